@@ -1,0 +1,72 @@
+# dm-aurora: top-level build, test and demo entry points.
+#
+#   make            module for the running (or newest installed) kernel + agent
+#   make demo       the main job end to end in a QEMU guest (embedded KMS)
+#   make check      deps, build, host tests, guest suites on 6.1 and 6.12
+#   make vm-test KVER=6.1|6.12 [T=pattern]   one guest suite (or one test)
+#   make vm-shell KVER=6.1|6.12              an interactive shell in the guest
+#   make modules-all   dm-aurora for every supported kernel (W=1)
+#   make lint       checkpatch --strict on kernel/, cppcheck on agent/
+#   make bench      benchmarks (dm-aurora vs dm-crypt vs the cipher)
+#   make install    agent, units and module (DESTDIR, PREFIX)
+
+KVERS	?= 6.1 6.12
+KVER	?= 6.1
+T	?=
+RESULTS	:= $(CURDIR)/build/results
+PREFIX	?= /usr
+DESTDIR	?=
+
+.PHONY: all deps kernel agent modules-all lint check check-host check-guest \
+	vm-test vm-shell demo bench install clean
+
+all: kernel agent
+
+deps:
+	@./scripts/deps
+
+kernel:
+	$(MAKE) -C kernel
+
+agent:
+	@if [ -f agent/Makefile ]; then $(MAKE) -C agent all; fi
+
+# Build dm-aurora against each supported kernel's headers with W=1, each in
+# its own copy of the sources (build/kmod/<kver>).
+modules-all:
+	@set -e; for k in $(KVERS); do \
+		kv=$$(./scripts/kver $$k); d=build/kmod/$$kv; \
+		mkdir -p $$d; cp -r kernel include $$d/; \
+		echo "  KMOD    $$kv (W=1)"; \
+		$(MAKE) -s -C $$d/kernel KDIR=/usr/src/linux-headers-$$kv W=1 2>&1 | tee $$d/build.log; \
+		if grep -E 'warning:|error:' $$d/build.log; then \
+			echo "modules-all: $$kv: warnings or errors above" >&2; exit 1; fi; \
+	done
+
+lint:
+	@./scripts/lint
+
+vm-test:
+	./scripts/vm-run --kver $(KVER) $(if $(T),--tests $(T))
+
+vm-shell:
+	./scripts/vm-run --kver $(KVER) --shell
+
+check:
+	@./scripts/check
+
+demo:
+	@./scripts/demo
+
+bench:
+	@./scripts/bench
+
+install:
+	@if [ -f agent/Makefile ]; then $(MAKE) -C agent install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX); fi
+	@./scripts/install-extras "$(DESTDIR)" "$(PREFIX)"
+	$(MAKE) -C kernel install
+
+clean:
+	-$(MAKE) -C kernel clean
+	-@if [ -f agent/Makefile ]; then $(MAKE) -C agent clean; fi
+	rm -rf build

@@ -1,0 +1,71 @@
+# shellcheck shell=bash
+# Shared helpers for guest tests.  Each test script sources this file and
+# prints a flat KTAP list on stdout: a plan, then one line per result.
+# Anything else a test prints goes to stderr (or behind '# ' via note).
+
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export DM_DISABLE_UDEV=1
+_ktap_n=0
+_ktap_failed=0
+_on_exit=()
+
+ktap_plan() { echo "1..$1"; }
+note() { echo "# $*"; }
+
+ktap_ok() {
+	_ktap_n=$((_ktap_n + 1))
+	echo "ok $_ktap_n - $*"
+}
+
+ktap_fail() {
+	_ktap_n=$((_ktap_n + 1))
+	_ktap_failed=$((_ktap_failed + 1))
+	echo "not ok $_ktap_n - $*"
+}
+
+# ktap_skip DESC REASON
+ktap_skip() {
+	_ktap_n=$((_ktap_n + 1))
+	echo "ok $_ktap_n - $1 # SKIP $2"
+}
+
+# ktap_result DESC STATUS: ok iff STATUS is 0.
+ktap_result() {
+	if [ "$2" -eq 0 ]; then ktap_ok "$1"; else ktap_fail "$1"; fi
+}
+
+# ktap_check DESC CMD...: ok iff CMD exits 0 (its output goes to stderr).
+ktap_check() {
+	local desc=$1
+	shift
+	if "$@" >&2; then ktap_ok "$desc"; else ktap_fail "$desc"; fi
+}
+
+# ktap_check_fails DESC CMD...: ok iff CMD exits non-zero.
+ktap_check_fails() {
+	local desc=$1
+	shift
+	if "$@" >&2; then ktap_fail "$desc"; else ktap_ok "$desc"; fi
+}
+
+# on_exit CMD: run CMD (a shell string) when the script exits, last first.
+on_exit() { _on_exit+=("$1"); }
+
+_run_on_exit() {
+	local i
+	for ((i = ${#_on_exit[@]} - 1; i >= 0; i--)); do
+		eval "${_on_exit[$i]}" >&2 2>&1 || true
+	done
+}
+trap _run_on_exit EXIT
+
+# uniq NAME: a name no other test (or earlier run of this one) uses.
+uniq() { echo "$1-$$-$RANDOM"; }
+
+# Dump the kernel log since the last mark to stderr (for failures).
+dmesg_mark() { dmesg | wc -l > /tmp/.dmesg-mark; }
+dmesg_since_mark() {
+	local n
+	n=$(cat /tmp/.dmesg-mark 2>/dev/null || echo 0)
+	dmesg | tail -n +"$((n + 1))"
+}
