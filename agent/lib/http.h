@@ -36,6 +36,7 @@ enum aur_http_result {
 	AUR_HTTP_E_TLS_VERIFY,		/* certificate not trusted: config */
 	AUR_HTTP_E_TOO_LARGE,		/* body over max_response */
 	AUR_HTTP_E_TRUNCATED,		/* body shorter than announced */
+	AUR_HTTP_E_MALFORMED,		/* not HTTP, bad framing or encoding */
 	AUR_HTTP_E_BAD_URL,		/* malformed or unsupported URL */
 	AUR_HTTP_E_INTERNAL,		/* memory, curl setup */
 };
