@@ -32,6 +32,7 @@
 /* Bits of aurora_c.flags */
 enum aurora_flag {
 	AURORA_TERMINAL,	/* sticky: every new bio fails */
+	AURORA_TERMINAL_DONE,	/* terminal wipe done, event raised */
 	AURORA_KEY_WIPED,	/* no cipher context in memory */
 	AURORA_SUSPENDED,	/* between postsuspend and resume */
 	AURORA_IV_LARGE,	/* iv_large_sectors */

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-aurora: keyring key lookup, cipher setup, revocation watch, wipe.
+ *
+ * The data key lives in the kernel keyring as a 64-byte logon key.  The
+ * target copies it into the xts(aes) transform and keeps a reference to the
+ * key itself, only to notice when it is revoked, invalidated or expires.
+ * From then on the target is terminal: new bios fail and the transform is
+ * freed (the crypto API zeroizes its context on free).
+ */
+
+#include <linux/ctype.h>
+#include <linux/err.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <keys/user-type.h>
+
+#include "dm-aurora.h"
+
+/*
+ * Parse a key reference ":64:logon:<description>".  On success *desc points
+ * into ref, at the description.
+ */
+int aurora_key_parse(const char *ref, const char **desc, char **error)
+{
+	static const char size_part[] = ":64:";
+	static const char type_part[] = AURORA_DM_KEY_TYPE ":";
+
+	if (ref[0] != ':') {
+		*error = "Key must be a keyring reference :64:logon:<description>; hex keys are refused";
+		return -EINVAL;
+	}
+	if (strncmp(ref, size_part, sizeof(size_part) - 1)) {
+		*error = "Invalid key size; aes-xts-plain64 needs a 64-byte key (:64:logon:<description>)";
+		return -EINVAL;
+	}
+	ref += sizeof(size_part) - 1;
+	if (strncmp(ref, type_part, sizeof(type_part) - 1)) {
+		*error = "Invalid key type; only logon keys are accepted (:64:logon:<description>)";
+		return -EINVAL;
+	}
+	*desc = ref + sizeof(type_part) - 1;
+	if (!**desc) {
+		*error = "Empty key description";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Copy the key payload under the key's lock and set it on tfm. */
+static int aurora_setkey_from(struct crypto_skcipher *tfm, struct key *key,
+			      char **error)
+{
+	const struct user_key_payload *ukp;
+	u8 *buf;
+	int r;
+
+	buf = kmalloc(AURORA_DM_KEY_SIZE, GFP_KERNEL);
+	if (!buf) {
+		*error = "Cannot allocate key buffer";
+		return -ENOMEM;
+	}
+
+	down_read(&key->sem);
+	r = key_validate(key);
+	ukp = user_key_payload_locked(key);
+	if (r) {
+		*error = "Key is revoked, invalidated or expired";
+	} else if (!ukp) {
+		*error = "Key is revoked";
+		r = -EKEYREVOKED;
+	} else if (ukp->datalen != AURORA_DM_KEY_SIZE) {
+		*error = "Key payload is not 64 bytes";
+		r = -EINVAL;
+	} else {
+		memcpy(buf, ukp->data, AURORA_DM_KEY_SIZE);
+	}
+	up_read(&key->sem);
+
+	if (!r) {
+		r = crypto_skcipher_setkey(tfm, buf, AURORA_DM_KEY_SIZE);
+		if (r)
+			*error = "Cannot set the key on the cipher";
+	}
+	kfree_sensitive(buf);
+	return r;
+}
+
+/*
+ * Look up the logon key @desc in the calling process's keyrings, build a
+ * keyed transform from it and install both.  Called from the constructor
+ * and from "key set" while suspended.
+ */
+int aurora_key_load(struct aurora_c *ac, const char *desc, char **error)
+{
+	struct crypto_skcipher *tfm, *old;
+	struct key *key, *old_key;
+	char *new_desc;
+	int r;
+
+	key = request_key(&key_type_logon, desc, NULL);
+	if (IS_ERR(key)) {
+		r = PTR_ERR(key);
+		if (r == -EKEYREVOKED)
+			*error = "Key is revoked";
+		else if (r == -EKEYEXPIRED)
+			*error = "Key has expired";
+		else
+			*error = "Key not found in the keyrings of the loading process";
+		return r;
+	}
+
+	new_desc = kstrdup(desc, GFP_KERNEL);
+	if (!new_desc) {
+		*error = "Cannot allocate key description";
+		r = -ENOMEM;
+		goto put_key;
+	}
+
+	tfm = crypto_alloc_skcipher("xts(aes)", 0, 0);
+	if (IS_ERR(tfm)) {
+		*error = "Cannot allocate xts(aes) cipher";
+		r = PTR_ERR(tfm);
+		goto free_desc;
+	}
+
+	if (ac->reqsize && crypto_skcipher_reqsize(tfm) > ac->reqsize) {
+		*error = "Cipher implementation changed; reload the table";
+		r = -EINVAL;
+		goto free_tfm;
+	}
+
+	r = aurora_setkey_from(tfm, key, error);
+	if (r)
+		goto free_tfm;
+
+	mutex_lock(&ac->key_lock);
+	if (aurora_is_terminal(ac)) {
+		mutex_unlock(&ac->key_lock);
+		*error = "Target is terminal";
+		r = -EKEYREVOKED;
+		goto free_tfm;
+	}
+	if (!ac->reqsize)
+		ac->reqsize = crypto_skcipher_reqsize(tfm);
+	old = rcu_replace_pointer(ac->tfm, tfm, lockdep_is_held(&ac->key_lock));
+	old_key = ac->key;
+	ac->key = key;
+	kfree(ac->key_desc);
+	ac->key_desc = new_desc;
+	clear_bit(AURORA_KEY_WIPED, &ac->flags);
+	if (old) {
+		synchronize_srcu(&ac->srcu);
+		crypto_free_skcipher(old);
+	}
+	mutex_unlock(&ac->key_lock);
+	key_put(old_key);
+	return 0;
+
+free_tfm:
+	crypto_free_skcipher(tfm);
+free_desc:
+	kfree(new_desc);
+put_key:
+	key_put(key);
+	return r;
+}
+
+/*
+ * Remove the cipher context from memory.  The key reference is kept so that
+ * revocation is still noticed.  Waits for crypto users.  May sleep.
+ */
+void aurora_key_wipe(struct aurora_c *ac)
+{
+	struct crypto_skcipher *old;
+
+	mutex_lock(&ac->key_lock);
+	set_bit(AURORA_KEY_WIPED, &ac->flags);
+	old = rcu_replace_pointer(ac->tfm, NULL, lockdep_is_held(&ac->key_lock));
+	if (old) {
+		synchronize_srcu(&ac->srcu);
+		/* frees the context with kfree_sensitive(): keys are zeroized */
+		crypto_free_skcipher(old);
+	}
+	mutex_unlock(&ac->key_lock);
+}
+
+void aurora_sanitize_reason(char *dst, const char *src)
+{
+	unsigned int i;
+
+	for (i = 0; i < AURORA_DM_REASON_MAX - 1 && src[i]; i++) {
+		char c = src[i];
+
+		dst[i] = (isalnum(c) || c == '.' || c == '_' || c == ':' ||
+			  c == '-') ? c : '_';
+	}
+	dst[i] = '\0';
+}
+
+/*
+ * Mark the target terminal (sticky).  Safe in any process context, no
+ * sleeping; the wipe and the event happen in aurora_go_terminal().
+ */
+void aurora_set_terminal(struct aurora_c *ac, const char *reason)
+{
+	spin_lock(&ac->reason_lock);
+	if (!aurora_is_terminal(ac)) {
+		aurora_sanitize_reason(ac->reason, reason);
+		set_bit(AURORA_TERMINAL, &ac->flags);
+	}
+	spin_unlock(&ac->reason_lock);
+}
+
+/* Mark terminal, wipe the key material and raise a dm event.  May sleep. */
+void aurora_go_terminal(struct aurora_c *ac, const char *reason)
+{
+	aurora_set_terminal(ac, reason);
+	aurora_key_wipe(ac);
+	if (!test_and_set_bit(AURORA_TERMINAL_DONE, &ac->flags)) {
+		spin_lock(&ac->reason_lock);
+		DMWARN("%s: terminal: %s",
+		       dm_table_device_name(ac->ti->table), ac->reason);
+		spin_unlock(&ac->reason_lock);
+		dm_table_event(ac->ti->table);
+	}
+}
+
+/*
+ * Check the key's state; cheap enough for the I/O path.  Returns true and
+ * marks the target terminal if the key was revoked, invalidated or expired.
+ */
+bool aurora_key_check(struct aurora_c *ac)
+{
+	int r = key_validate(READ_ONCE(ac->key));
+
+	if (likely(!r))
+		return false;
+	if (r == -EKEYREVOKED)
+		aurora_set_terminal(ac, AURORA_DM_REASON_REVOKED);
+	else if (r == -EKEYEXPIRED)
+		aurora_set_terminal(ac, AURORA_DM_REASON_EXPIRED);
+	else
+		aurora_set_terminal(ac, AURORA_DM_REASON_INVALIDATED);
+	return true;
+}
+
+/* Periodic key watch: notices revocation even with no I/O. */
+void aurora_watch_fn(struct work_struct *work)
+{
+	struct aurora_c *ac = container_of(to_delayed_work(work),
+					   struct aurora_c, watch);
+
+	if (!aurora_is_terminal(ac)) {
+		mutex_lock(&ac->key_lock);
+		aurora_key_check(ac);
+		mutex_unlock(&ac->key_lock);
+	}
+	if (aurora_is_terminal(ac)) {
+		aurora_go_terminal(ac, "");
+		return;
+	}
+	queue_delayed_work(system_wq, &ac->watch, AURORA_WATCH_PERIOD);
+}

@@ -1,0 +1,90 @@
+#!/bin/bash
+# Guest side of 'make bench': fio on a brd ramdisk through the raw device,
+# dm-crypt (default flags, and no_read_workqueue+no_write_workqueue) and
+# dm-aurora, with 512- and 4096-byte crypto sectors; the same key, the same
+# data and the same jobs, interleaved (every configuration once per round,
+# in a rotated order), several rounds.  Then the cipher's own limit from
+# tcrypt.  Output: lines 'BENCH <json>' and the tcrypt lines, parsed on the
+# host by tests/bench/report.py.
+set -u
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin DM_DISABLE_UDEV=1
+args=$(cat /proc/cmdline)
+opt() { local v; v=$(echo "$args" | tr ' ' '\n' | sed -n "s/^bench\.$1=//p"); echo "${v:-$2}"; }
+SIZE_MB=$(opt size_mb 256)
+REPS=$(opt reps 3)
+RUNTIME=$(opt runtime 4)
+JOBS=$(opt jobs "rr4k-qd1,rw4k-qd1,rr4k-qd32,rw4k-qd32,sr1m,sw1m")
+CONFIGS=$(opt configs "raw,crypt-512,crypt-nowq-512,aurora-512,crypt-4k,crypt-nowq-4k,aurora-4k")
+TCRYPT=$(opt tcrypt 1)
+
+log() { echo "# $*"; echo "bench: $*" > /dev/console; }
+modprobe brd rd_nr=1 rd_size=$((SIZE_MB * 1024)) max_part=0 || exit 1
+modprobe dm-crypt && modprobe dm-aurora || exit 1
+dev=/dev/ram0
+sectors=$(blockdev --getsz $dev)
+log "filling $dev ($SIZE_MB MiB) with random data"
+dd if=/dev/urandom of=$dev bs=1M count="$SIZE_MB" oflag=direct 2>/dev/null
+
+desc=aurora-bench:key
+dd if=/dev/urandom bs=64 count=1 2>/dev/null | keyctl padd logon $desc @s >/dev/null || exit 1
+keyref=":64:logon:$desc"
+
+table() {
+	case "$1" in
+	crypt-512)	 echo "0 $sectors crypt aes-xts-plain64 $keyref 0 $dev 0" ;;
+	crypt-nowq-512)	 echo "0 $sectors crypt aes-xts-plain64 $keyref 0 $dev 0 2 no_read_workqueue no_write_workqueue" ;;
+	aurora-512)	 echo "0 $sectors aurora aes-xts-plain64 $keyref 0 $dev 0" ;;
+	crypt-4k)	 echo "0 $sectors crypt aes-xts-plain64 $keyref 0 $dev 0 1 sector_size:4096" ;;
+	crypt-nowq-4k)	 echo "0 $sectors crypt aes-xts-plain64 $keyref 0 $dev 0 3 no_read_workqueue no_write_workqueue sector_size:4096" ;;
+	aurora-4k)	 echo "0 $sectors aurora aes-xts-plain64 $keyref 0 $dev 0 1 sector_size:4096" ;;
+	esac
+}
+
+fio_args() {
+	case "$1" in
+	rr4k-qd1)  echo "--rw=randread --bs=4k --iodepth=1" ;;
+	rw4k-qd1)  echo "--rw=randwrite --bs=4k --iodepth=1" ;;
+	rr4k-qd32) echo "--rw=randread --bs=4k --iodepth=32" ;;
+	rw4k-qd32) echo "--rw=randwrite --bs=4k --iodepth=32" ;;
+	sr1m)	   echo "--rw=read --bs=1M --iodepth=4" ;;
+	sw1m)	   echo "--rw=write --bs=1M --iodepth=4" ;;
+	esac
+}
+
+IFS=, read -r -a jobs <<< "$JOBS"
+IFS=, read -r -a configs <<< "$CONFIGS"
+n=${#configs[@]}
+for ((rep = 1; rep <= REPS; rep++)); do
+	for job in "${jobs[@]}"; do
+		for ((i = 0; i < n; i++)); do
+			# Rotate the order each round so no configuration always
+			# runs first (or right after the same neighbour).
+			cfg=${configs[$(((i + rep + ${#job}) % n))]}
+			target=$dev
+			if [ "$cfg" != raw ]; then
+				name=bench-$cfg
+				table "$cfg" | dmsetup create "$name" || { log "dmsetup create $cfg failed"; exit 1; }
+				target=/dev/mapper/$name
+			fi
+			# shellcheck disable=SC2046
+			out=$(fio --name="$job" --filename="$target" --direct=1 --ioengine=libaio \
+				--time_based --runtime="$RUNTIME" --ramp_time=1 --norandommap \
+				--randrepeat=0 --size="${SIZE_MB}M" --output-format=json \
+				$(fio_args "$job") 2>/dev/null)
+			[ "$cfg" != raw ] && dmsetup remove "$name"
+			bw=$(echo "$out" | tr -d '\n ' | sed -n 's/.*"bw_bytes":\([0-9]*\).*/\1/p')
+			# One compact record: the host extracts the fields it needs.
+			printf 'BENCH {"rep":%d,"job":"%s","config":"%s","fio":%s}\n' \
+				"$rep" "$job" "$cfg" "$(echo "$out" | tr -d '\n')"
+			log "rep $rep $job $cfg: $((${bw:-0} / 1048576)) MiB/s"
+		done
+	done
+done
+
+if [ "$TCRYPT" = 1 ]; then
+	log "tcrypt mode=500 (async skcipher speed, every cipher; takes minutes)"
+	dmesg -c > /dev/null
+	modprobe tcrypt mode=500 sec=1 2>/dev/null
+	dmesg | sed 's/^/TCRYPT /'
+fi
+log "done"

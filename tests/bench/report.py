@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Turn the guest's benchmark output into a Markdown table, a JSON file with
+every raw figure, and a throughput plot.
+
+Usage: report.py OUTDIR KVER:RUN.OUT [KVER:RUN.OUT ...]
+"""
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+JOBS = ['rr4k-qd1', 'rw4k-qd1', 'rr4k-qd32', 'rw4k-qd32', 'sr1m', 'sw1m']
+CONFIGS = ['raw', 'crypt-512', 'crypt-nowq-512', 'aurora-512',
+           'crypt-4k', 'crypt-nowq-4k', 'aurora-4k']
+TC = re.compile(r'testing speed of async (\S+) \((\S+)\) (encryption|decryption)')
+TL = re.compile(r'test \d+ \((\d+) bit key, (\d+) byte blocks\): (\d+) operations in (\d+) seconds \((\d+) bytes\)')
+
+
+def parse(path):
+    runs, tcrypt = [], {}
+    cur = None
+    with open(path, errors='replace') as f:
+        for line in f:
+            if line.startswith('BENCH '):
+                try:
+                    rec = json.loads(line[6:])
+                except json.JSONDecodeError:
+                    continue
+                job = rec['fio']['jobs'][0]
+                side = job['write'] if rec['job'].startswith(('rw', 'sw')) else job['read']
+                pct = side.get('clat_ns', {}).get('percentile', {})
+                runs.append({'rep': rec['rep'], 'job': rec['job'], 'config': rec['config'],
+                             'bw_bytes': side['bw_bytes'], 'iops': side['iops'],
+                             'p99_us': pct.get('99.000000', 0) / 1000.0})
+            elif line.startswith('TCRYPT '):
+                m = TC.search(line)
+                if m:
+                    cur = (m.group(1), m.group(2), m.group(3))
+                    continue
+                m = TL.search(line)
+                if m and cur and cur[0] == 'xts(aes)':
+                    bits, blk, _, secs, nbytes = map(int, m.groups())
+                    tcrypt[f'{cur[2]}-{bits}-{blk}'] = {'driver': cur[1],
+                                                        'bytes_per_s': nbytes / secs}
+    return runs, tcrypt
+
+
+def med(runs, job, cfg, key):
+    v = [r[key] for r in runs if r['job'] == job and r['config'] == cfg]
+    return statistics.median(v) if v else None
+
+
+def main():
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    everything, md = {}, []
+    for arg in sys.argv[2:]:
+        kver, path = arg.split(':', 1)
+        runs, tcrypt = parse(path)
+        everything[kver] = {'runs': runs, 'tcrypt_xts_aes': tcrypt}
+        md.append(f'### Kernel {kver}\n')
+        md.append('| job | raw | dm-crypt 512 | dm-crypt nowq 512 | dm-aurora 512 | aurora/crypt-best 512 '
+                  '| dm-crypt 4k | dm-crypt nowq 4k | dm-aurora 4k | aurora/crypt-best 4k | aurora 4k / cipher |')
+        md.append('|' + '---|' * 11)
+        for job in JOBS:
+            unit = 'MiB/s' if job.startswith('s') else 'IOPS'
+            key = 'bw_bytes' if unit == 'MiB/s' else 'iops'
+            div = 1048576 if unit == 'MiB/s' else 1
+            cells = [job + f' ({unit})']
+            for ss in ('512', '4k'):
+                vals = {c: med(runs, job, c, key) for c in (f'crypt-{ss}', f'crypt-nowq-{ss}', f'aurora-{ss}')}
+                if ss == '512':
+                    raw = med(runs, job, 'raw', key)
+                    cells.append(f'{raw / div:.0f}' if raw else '-')
+                for c in (f'crypt-{ss}', f'crypt-nowq-{ss}', f'aurora-{ss}'):
+                    cells.append(f'{vals[c] / div:.0f}' if vals[c] else '-')
+                best = max([v for c, v in vals.items() if c.startswith('crypt') and v] or [0])
+                a = vals[f'aurora-{ss}']
+                cells.append(f'**{a / best:.2f}x**' if a and best else '-')
+            lim = None
+            if job in ('sr1m', 'sw1m'):
+                t = tcrypt.get(('decryption' if job == 'sr1m' else 'encryption') + '-512-4096')
+                a = med(runs, job, 'aurora-4k', 'bw_bytes')
+                if t and a:
+                    lim = a / t['bytes_per_s']
+            cells.append(f'{lim:.2f}x' if lim else '-')
+            md.append('| ' + ' | '.join(cells) + ' |')
+        md.append('')
+        md.append('p99 latency at 4 KiB QD1 (us, median of runs):\n')
+        md.append('| job | dm-crypt 512 | dm-crypt nowq 512 | dm-aurora 512 | dm-crypt 4k | dm-crypt nowq 4k | dm-aurora 4k |')
+        md.append('|---|---|---|---|---|---|---|')
+        for job in ('rr4k-qd1', 'rw4k-qd1'):
+            cells = [job] + [f'{med(runs, job, c, "p99_us") or 0:.0f}' for c in CONFIGS[1:]]
+            md.append('| ' + ' | '.join(cells) + ' |')
+        md.append('')
+        for k in sorted(tcrypt):
+            if k.endswith('-512-4096') or k.endswith('-512-1024'):
+                md.append(f'- tcrypt xts(aes) {k}: {tcrypt[k]["bytes_per_s"] / 1048576:.0f} MiB/s ({tcrypt[k]["driver"]})')
+        md.append('')
+    with open(os.path.join(outdir, 'results.json'), 'w') as f:
+        json.dump(everything, f, indent=1)
+    with open(os.path.join(outdir, 'results.md'), 'w') as f:
+        f.write('\n'.join(md) + '\n')
+    # Plot: median throughput (MiB/s) by job and configuration.
+    dat = os.path.join(outdir, 'throughput.dat')
+    with open(dat, 'w') as f:
+        for kver, d in everything.items():
+            f.write(f'# {kver}\njob ' + ' '.join(CONFIGS) + '\n')
+            for job in JOBS:
+                vals = [med(d['runs'], job, c, 'bw_bytes') or 0 for c in CONFIGS]
+                f.write(job + ' ' + ' '.join(f'{v / 1048576:.1f}' for v in vals) + '\n')
+            f.write('\n\n')
+    gp = f"""set terminal pngcairo size 1200,{450 * len(everything)}
+set output '{os.path.join(outdir, 'throughput.png')}'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid border -1
+set ylabel 'MiB/s (median)'
+set key outside right
+set logscale y
+set multiplot layout {len(everything)},1
+"""
+    for i, kver in enumerate(everything):
+        gp += f"set title 'kernel {kver} (QEMU TCG: ratios carry, absolute numbers do not)'\n"
+        gp += f"plot for [c=2:{len(CONFIGS) + 1}] '{dat}' index {i} using c:xtic(1) title columnhead\n"
+    gp += 'unset multiplot\n'
+    try:
+        subprocess.run(['gnuplot'], input=gp.encode(), check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f'report: no plot ({e})', file=sys.stderr)
+    print('\n'.join(md))
+
+
+if __name__ == '__main__':
+    main()
