@@ -27,16 +27,16 @@ int aurora_key_parse(const char *ref, const char **desc, char **error)
 	static const char type_part[] = AURORA_DM_KEY_TYPE ":";
 
 	if (ref[0] != ':') {
-		*error = "Key must be a keyring reference :64:logon:<description>; hex keys are refused";
+		*error = "Hex keys are refused; use :64:logon:<description>";
 		return -EINVAL;
 	}
 	if (strncmp(ref, size_part, sizeof(size_part) - 1)) {
-		*error = "Invalid key size; aes-xts-plain64 needs a 64-byte key (:64:logon:<description>)";
+		*error = "Invalid key size; 64 bytes needed (:64:logon:<description>)";
 		return -EINVAL;
 	}
 	ref += sizeof(size_part) - 1;
 	if (strncmp(ref, type_part, sizeof(type_part) - 1)) {
-		*error = "Invalid key type; only logon keys are accepted (:64:logon:<description>)";
+		*error = "Invalid key type; only logon keys (:64:logon:<description>)";
 		return -EINVAL;
 	}
 	*desc = ref + sizeof(type_part) - 1;

@@ -66,7 +66,7 @@ struct aurora_c {
 	struct key *key;
 	char *key_desc;			/* description, without the prefix */
 
-	spinlock_t reason_lock;
+	spinlock_t reason_lock;		/* protects reason, TERMINAL setting */
 	char reason[AURORA_DM_REASON_MAX];
 
 	struct delayed_work watch;	/* key state polling, terminal wipe */
@@ -93,7 +93,7 @@ struct aurora_io {
 };
 
 /* dm-aurora-crypt.c */
-int aurora_map_rw(struct aurora_c *ac, struct bio *bio);
+int aurora_map(struct dm_target *ti, struct bio *bio);
 void aurora_count_terminal(struct aurora_c *ac);
 
 /* dm-aurora-key.c */

@@ -2,6 +2,7 @@
 /* aurora: audit records (see audit.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 

@@ -35,11 +35,10 @@ void aur_aws_creds_clear(struct aur_aws_creds *c)
 	explicit_bzero(c, sizeof(*c));
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, const char *a)
-{
-	if (err && errlen)
-		snprintf(err, errlen, fmt, a ? a : "");
-}
+#define seterr(err, errlen, fmt, a) do { \
+	if ((err) && (errlen)) \
+		snprintf((err), (errlen), fmt, (a)); \
+} while (0)
 
 static int set_pair(struct aur_aws_creds *c, const char *ak, size_t akl,
 		    const char *sk, size_t skl, const char *tok, size_t tokl)
@@ -184,7 +183,7 @@ static int load_file(struct aur_aws_creds *c, const char *path,
 		if (ret == -EINVAL)
 			seterr(err, errlen, "profile [%s]: bad access key id", profile);
 		else if (ret)
-			seterr(err, errlen, "cannot lock memory for the credentials%s", NULL);
+			seterr(err, errlen, "cannot lock memory for the credentials%s", "");
 		else
 			snprintf(c->source, sizeof(c->source), "file:%.100s", profile);
 	}
@@ -228,7 +227,7 @@ int aur_aws_creds_load(struct aur_aws_creds *c, const char *profile,
 
 		if (!home || !home[0]) {
 			seterr(err, errlen, "no AWS credentials in the environment "
-			       "and no HOME for ~/.aws/credentials%s", NULL);
+			       "and no HOME for ~/.aws/credentials%s", "");
 			return -ENOENT;
 		}
 		snprintf(path, sizeof(path), "%s/.aws/credentials", home);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "kms_aws.h"
 #include "kms_local.h"
 #include "util.h"
 
@@ -246,12 +247,6 @@ int aur_kms_open(const struct aur_config *cfg, struct aur_kms **out,
 		return aur_kms_local_new(&o, out, st);
 	}
 	if (!strcmp(cfg->provider, "aws")) {
-		if (!aur_kms_aws_new) {
-			st->code = AUR_KMS_E_INTERNAL;
-			snprintf(st->message, sizeof(st->message),
-				 "this build has no aws KMS provider");
-			return -ENOSYS;
-		}
 		return aur_kms_aws_new(cfg, out, st);
 	}
 	st->code = AUR_KMS_E_INVALID_ARG;

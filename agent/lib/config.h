@@ -58,12 +58,11 @@ bool aur_region_valid(const char *s);
 
 /*
  * Instantiate the configured KMS provider.  "local" is kms_local.c; "aws"
- * is kms_aws.c (issue 6), which must define aur_kms_aws_new() with this
- * prototype.  Returns 0 or a negative errno with a message in @st.
+ * is kms_aws.c (issue 6), configured from region, account, endpoint,
+ * ca_bundle, profile and the timeouts.  Returns 0 or a negative errno with
+ * a message in @st.
  */
 int aur_kms_open(const struct aur_config *cfg, struct aur_kms **out,
 		 struct aur_kms_status *st);
-int aur_kms_aws_new(const struct aur_config *cfg, struct aur_kms **out,
-		    struct aur_kms_status *st) __attribute__((weak));
 
 #endif /* AURORA_CONFIG_H */

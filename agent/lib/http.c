@@ -157,11 +157,15 @@ static enum aur_http_result map_curl(CURLcode rc, const struct sink *s)
 		return AUR_HTTP_E_TOO_LARGE;
 	case CURLE_PARTIAL_FILE:
 		return AUR_HTTP_E_TRUNCATED;
+	/*
+	 * The URL was checked before the transfer: "unsupported protocol"
+	 * now means the server answered in something that is not HTTP/1.x
+	 * (HTTP/0.9 is refused).
+	 */
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_BAD_CONTENT_ENCODING:
 	case CURLE_UNSUPPORTED_PROTOCOL:
-		return rc == CURLE_UNSUPPORTED_PROTOCOL ? AUR_HTTP_E_BAD_URL :
-		       AUR_HTTP_E_MALFORMED;
+		return AUR_HTTP_E_MALFORMED;
 	case CURLE_SSL_CONNECT_ERROR:
 		return AUR_HTTP_E_TLS_HANDSHAKE;
 	case CURLE_PEER_FAILED_VERIFICATION:

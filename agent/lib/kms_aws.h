@@ -71,9 +71,20 @@ int aur_kms_aws_config_set(struct aur_kms_aws_config *cfg, const char *name,
  * (see aws_creds.h), sets up the HTTP client.  Makes no request.  On
  * failure returns the kind and fills @st (may be NULL).
  */
-enum aur_kms_err aur_kms_aws_new(struct aur_kms **out,
-				 const struct aur_kms_aws_config *cfg,
-				 struct aur_kms_status *st);
+enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
+				    const struct aur_kms_aws_config *cfg,
+				    struct aur_kms_status *st);
+
+/*
+ * The entry point config.c's aur_kms_open() calls for `provider = aws`
+ * (declared weak in config.h): region, account, endpoint, ca_bundle,
+ * profile, connect_timeout and timeout (seconds) from /etc/aurora/aurora.conf,
+ * everything else at its default.  Returns 0 or a negative errno, with @st
+ * filled.
+ */
+struct aur_config;
+int aur_kms_aws_new(const struct aur_config *cfg, struct aur_kms **out,
+		    struct aur_kms_status *st);
 
 /* How many HTTP attempts the last call made (for tests and logs). */
 unsigned int aur_kms_aws_last_attempts(const struct aur_kms *kms);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* aurora: small helpers (see util.h). */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -137,7 +138,7 @@ int aur_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-int aur_b64_encode(const uint8_t *in, size_t len, char *out, size_t outsize)
+int aur_base64_encode(const uint8_t *in, size_t len, char *out, size_t outsize)
 {
 	size_t need = 4 * ((len + 2) / 3) + 1;
 
@@ -146,7 +147,7 @@ int aur_b64_encode(const uint8_t *in, size_t len, char *out, size_t outsize)
 	return EVP_EncodeBlock((unsigned char *)out, in, (int)len);
 }
 
-int aur_b64_decode(const char *in, uint8_t *out, size_t outsize)
+int aur_base64_decode(const char *in, uint8_t *out, size_t outsize)
 {
 	size_t len = strlen(in), pad = 0, i;
 	unsigned char *tmp;
@@ -291,10 +292,17 @@ int64_t aur_now(void)
 	return (int64_t)time(NULL);
 }
 
-static void jerr(char *err, size_t errlen, const char *fmt, const char *key)
+static void jerr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void jerr(char *err, size_t errlen, const char *fmt, ...)
 {
-	if (err && errlen)
-		snprintf(err, errlen, fmt, key);
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
 int aur_json_get_str(struct json_object *o, const char *key, bool required,

@@ -67,8 +67,8 @@ int aur_parse_u64(const char *s, uint64_t *out);
 
 /* Base64 (standard alphabet, padded) and lower-case hex via OpenSSL.
  * Return the output length, or -1 (bad input / no room). */
-int aur_b64_encode(const uint8_t *in, size_t len, char *out, size_t outsize);
-int aur_b64_decode(const char *in, uint8_t *out, size_t outsize);
+int aur_base64_encode(const uint8_t *in, size_t len, char *out, size_t outsize);
+int aur_base64_decode(const char *in, uint8_t *out, size_t outsize);
 int aur_hex_encode(const uint8_t *in, size_t len, char *out, size_t outsize);
 int aur_hex_decode(const char *in, uint8_t *out, size_t outsize);
 

@@ -72,7 +72,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
 				--randrepeat=0 --size="${SIZE_MB}M" --output-format=json \
 				$(fio_args "$job") 2>/dev/null)
 			[ "$cfg" != raw ] && dmsetup remove "$name"
-			bw=$(echo "$out" | tr -d '\n ' | sed -n 's/.*"bw_bytes":\([0-9]*\).*/\1/p')
+			bw=$(echo "$out" | tr -d '\n ' | grep -o '"bw_bytes":[0-9]*' | cut -d: -f2 | sort -n | tail -n 1)
 			# One compact record: the host extracts the fields it needs.
 			printf 'BENCH {"rep":%d,"job":"%s","config":"%s","fio":%s}\n' \
 				"$rep" "$job" "$cfg" "$(echo "$out" | tr -d '\n')"

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * aurora: device-mapper through libdevmapper.
+ *
+ * udev: libdevmapper synchronises with udev when udev runs, and creates the
+ * /dev/mapper nodes itself when it does not or when DM_DISABLE_UDEV is set
+ * (initramfs, test guests).  We always pass a cookie and wait on it.
+ */
+#ifndef AURORA_DM_H
+#define AURORA_DM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUR_DM_TARGET		"aurora"
+#define AUR_DM_UUID_PREFIX	"AURORA-"
+#define AUR_DM_NAME_MAX		128
+
+struct aur_dm_info {
+	bool exists;
+	bool live_table;
+	bool suspended;
+	bool read_only;
+	int open_count;
+	uint32_t major, minor;
+	char uuid[130];
+	char target[32];		/* type of the first target */
+	uint64_t sectors;
+	char table[1024];		/* params of the live table */
+	char status[1024];		/* target status line */
+};
+
+void aur_dm_init_logging(void);
+/* Create an empty device (no table). */
+int aur_dm_create(const char *name, const char *dm_uuid, bool read_only);
+/* Load a single-target table into the inactive slot. */
+int aur_dm_load(const char *name, uint64_t sectors, const char *target,
+		const char *params, bool read_only);
+int aur_dm_resume(const char *name);
+/* Remove (with retries while udev probes it). */
+int aur_dm_remove(const char *name);
+int aur_dm_info(const char *name, struct aur_dm_info *info);
+/* Send a target message; response (may be empty) into @resp. */
+int aur_dm_message(const char *name, const char *msg, char *resp, size_t resplen);
+
+/* Names of every mapping whose first target is "aurora". */
+int aur_dm_list(char (**names)[AUR_DM_NAME_MAX], size_t *n);
+/* Is device-mapper usable at all (control node, driver version)? */
+bool aur_dm_available(void);
+
+#endif /* AURORA_DM_H */

@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0
+/* aurora: volume orchestration (see volume.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "keyring.h"
+#include "volume.h"
+
+static bool fault(const char *step)
+{
+	const char *f = getenv("AURORA_FAULT");
+
+	if (f && !strcmp(f, step)) {
+		aur_warn("AURORA_FAULT: injected failure after step \"%s\"", step);
+		return true;
+	}
+	return false;
+}
+
+int aur_exit_from_kms(enum aur_kms_err e)
+{
+	if (e == AUR_KMS_OK)
+		return AUR_EXIT_OK;
+	if (aur_kms_err_is_definitive(e))
+		return AUR_EXIT_KMS_DENIED;
+	if (e == AUR_KMS_E_INVALID_ARG)
+		return AUR_EXIT_USAGE;
+	if (e == AUR_KMS_E_INTERNAL)
+		return AUR_EXIT_FAILURE;
+	return AUR_EXIT_KMS_UNAVAIL;
+}
+
+static int kms_fail(struct aur_error *err, const char *what, const struct aur_kms_status *st)
+{
+	aur_error_set(err, aur_exit_from_kms(st->code), "%s: %s: %s", what,
+		      aur_kms_err_name(st->code), st->message);
+	if (err)
+		err->kms_code = st->code;
+	return -EACCES;
+}
+
+int aur_dev_path(uint32_t major, uint32_t minor, char *out, size_t outlen)
+{
+	char p[128], *text = NULL, *d;
+	size_t len;
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/uevent", major, minor);
+	if (aur_read_file(p, 8192, &text, &len) == 0) {
+		d = strstr(text, "DEVNAME=");
+		if (d) {
+			char *e = strchr(d, '\n');
+
+			if (e)
+				*e = '\0';
+			snprintf(out, outlen, "/dev/%s", d + 8);
+			free(text);
+			if (access(out, F_OK) == 0)
+				return 0;
+		} else {
+			free(text);
+		}
+	}
+	snprintf(out, outlen, "/dev/block/%u:%u", major, minor);
+	return access(out, F_OK) == 0 ? 0 : -ENOENT;
+}
+
+static int open_dev(const char *device, int flags, struct stat *st, struct aur_error *err)
+{
+	int fd = open(device, flags | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+
+		aur_error_set(err, e == ENOENT ? AUR_EXIT_NOT_FOUND :
+				   e == EBUSY ? AUR_EXIT_BUSY : AUR_EXIT_FAILURE,
+			      "%s: %s%s", device, strerror(e),
+			      e == EBUSY ? " (in use: mounted, mapped or opened exclusively)" : "");
+		return -e;
+	}
+	if (fstat(fd, st) != 0 || (!S_ISBLK(st->st_mode) && !S_ISREG(st->st_mode))) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s: not a block device or image file", device);
+		close(fd);
+		return -ENOTBLK;
+	}
+	return fd;
+}
+
+int aur_volume_read_header(const char *device, struct aur_hdr_read *r, struct aur_error *err)
+{
+	char e[400];
+	struct stat st;
+	int fd, ret;
+
+	aur_hdr_init(&r->hdr);
+	fd = open_dev(device, O_RDONLY, &st, err);
+	if (fd < 0)
+		return fd;
+	flock(fd, LOCK_SH);
+	ret = aur_hdr_read_fd(fd, r, e, sizeof(e));
+	close(fd);
+	if (ret)
+		aur_error_set(err, AUR_EXIT_HEADER, "%s: %s", device, e);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+
+int aur_volume_format(struct aur_kms *kms, const char *device,
+		      const struct aur_format_opts *o, struct aur_hdr *out,
+		      struct aur_error *err)
+{
+	struct aur_kms_status st;
+	struct aur_secret *dek = NULL;
+	struct aur_hdr h;
+	struct stat sb;
+	uint64_t size, off;
+	unsigned int ss = o->sector_size ? o->sector_size : 512;
+	const char *key_id = (o->kms_key_id && *o->kms_key_id) ? o->kms_key_id : "alias/aurora/default";
+	char what[128], e[400];
+	uint8_t *zero = NULL;
+	int fd, r;
+
+	aur_hdr_init(&h);
+	if (ss < 512 || ss > 4096 || (ss & (ss - 1))) {
+		aur_error_set(err, AUR_EXIT_USAGE, "sector size must be 512, 1024, 2048 or 4096");
+		return -EINVAL;
+	}
+	off = o->data_offset ? o->data_offset : AUR_DATA_OFFSET_DEFAULT;
+	if (off < 2 * AUR_HDR_AREA || off % 4096 || off % ss || off > AUR_DATA_OFFSET_MAX) {
+		aur_error_set(err, AUR_EXIT_USAGE, "bad data offset %" PRIu64, off);
+		return -EINVAL;
+	}
+	fd = open_dev(device, O_RDWR | O_EXCL, &sb, err);
+	if (fd < 0)
+		return fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		aur_error_set(err, AUR_EXIT_BUSY, "%s: locked by another aurora process", device);
+		r = -EBUSY;
+		goto out;
+	}
+	r = aur_dev_size(fd, &size);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: cannot get its size: %s", device, strerror(-r));
+		goto out;
+	}
+	if (size < off + 1024 * 1024) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s: too small (%" PRIu64 " bytes; need at least %" PRIu64 ")",
+			      device, size, off + 1024 * 1024);
+		r = -ENOSPC;
+		goto out;
+	}
+	r = aur_probe_signatures(fd, size, what, sizeof(what));
+	if (r < 0) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error: %s", device, strerror(-r));
+		goto out;
+	}
+	if (r > 0 && !o->force) {
+		aur_error_set(err, AUR_EXIT_BUSY,
+			      "%s holds %s; refusing to format it (use --force to destroy it)",
+			      device, what);
+		r = -EEXIST;
+		goto out;
+	}
+	if (r > 0)
+		aur_warn("%s: overwriting %s (--force)", device, what);
+
+	if (aur_uuid_generate(h.uuid)) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "no randomness for a UUID");
+		r = -EIO;
+		goto out;
+	}
+	aur_enc_ctx_set(&h.ctx, "aurora:volume-uuid", h.uuid);
+	aur_enc_ctx_set(&h.ctx, "aurora:region", kms->region);
+	if (kms->ops->generate_data_key(kms, key_id, &h.ctx, AUR_KEY_BYTES, &dek, &h.wrapped_dek,
+					h.cmk_arn, &st) != AUR_KMS_OK) {
+		r = kms_fail(err, "GenerateDataKey", &st);
+		goto out;
+	}
+	/* The DEK itself is not needed to format: wipe it now. */
+	aur_secret_free(dek);
+	dek = NULL;
+	{
+		const char *q = h.cmk_arn;
+		char region[AUR_REGION_MAX] = "", acct[AUR_ACCOUNT_MAX] = "";
+
+		/* arn:aws:kms:<region>:<account>:key/<id> */
+		if (aur_str_has_prefix(q, "arn:") &&
+		    sscanf(q, "arn:%*[^:]:kms:%31[^:]:%15[^:]:", region, acct) == 2) {
+			strcpy(h.cmk_region, region);
+			strcpy(h.cmk_account, acct);
+		} else {
+			aur_error_set(err, AUR_EXIT_FAILURE, "the KMS returned a key ARN we cannot read: %s", q);
+			r = -EPROTO;
+			goto out;
+		}
+	}
+	aur_strcpy(h.provider, sizeof(h.provider), kms->ops->name);
+	aur_strcpy(h.cmk_named, sizeof(h.cmk_named), key_id);
+	h.sector_size = ss;
+	h.data_offset = off;
+	h.data_size = (size - off) / ss * ss;
+	h.created = aur_now();
+	h.state = AUR_VOL_ACTIVE;
+	aur_strcpy(h.restored_from, sizeof(h.restored_from), o->restored_from);
+	aur_strcpy(h.copied_from, sizeof(h.copied_from), o->copied_from);
+
+	/* Clear everything before the data: old headers and signatures. */
+	zero = calloc(1, 65536);
+	if (!zero) {
+		r = -ENOMEM;
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		goto out;
+	}
+	{
+		uint64_t p;
+
+		for (p = 0; p < off; p += 65536) {
+			r = aur_pwrite_full(fd, zero, (size_t)(off - p < 65536 ? off - p : 65536), p);
+			if (r) {
+				aur_error_set(err, AUR_EXIT_FAILURE, "%s: write error: %s", device, strerror(-r));
+				goto out;
+			}
+		}
+	}
+	r = aur_hdr_write_fd(fd, &h, 0, e, sizeof(e));
+	if (r) {
+		aur_error_set(err, r == -ESTALE ? AUR_EXIT_BUSY : AUR_EXIT_FAILURE, "%s: %s", device, e);
+		goto out;
+	}
+	if (out)
+		*out = h;
+	else
+		aur_hdr_free(&h);
+	h.json = NULL;
+out:
+	free(zero);
+	aur_secret_free(dek);
+	aur_hdr_free(&h);
+	close(fd);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+
+static bool name_valid(const char *n)
+{
+	size_t i, l = strlen(n);
+
+	if (l == 0 || l >= AUR_DM_NAME_MAX || !strcmp(n, "control") || !strcmp(n, ".") ||
+	    !strcmp(n, ".."))
+		return false;
+	for (i = 0; i < l; i++)
+		if (n[i] == '/' || n[i] <= ' ' || (unsigned char)n[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static int parse_open(const char *name, struct aur_open_volume *v)
+{
+	unsigned int ma, mi;
+	char tgt[64];
+
+	memset(v, 0, sizeof(*v));
+	aur_strcpy(v->name, sizeof(v->name), name);
+	if (aur_dm_info(name, &v->dm))
+		return -ENODEV;
+	if (strcmp(v->dm.target, AUR_DM_TARGET))
+		return -EINVAL;
+	if (aur_str_has_prefix(v->dm.uuid, AUR_DM_UUID_PREFIX) &&
+	    aur_uuid_valid(v->dm.uuid + strlen(AUR_DM_UUID_PREFIX)))
+		strcpy(v->uuid, v->dm.uuid + strlen(AUR_DM_UUID_PREFIX));
+	/* <cipher> <key> <iv_offset> <dev> <offset> ... */
+	if (sscanf(v->dm.table, "%*s %*s %*s %63s", tgt) == 1 &&
+	    sscanf(tgt, "%u:%u", &ma, &mi) == 2) {
+		v->dev_major = ma;
+		v->dev_minor = mi;
+		aur_dev_path(ma, mi, v->device, sizeof(v->device));
+	}
+	v->kernel_terminal = strstr(v->dm.status, "terminal") != NULL;
+	return 0;
+}
+
+int aur_volume_get_open(const char *name, struct aur_open_volume *v, struct aur_error *err)
+{
+	int r = parse_open(name, v);
+
+	if (r == -ENODEV)
+		aur_error_set(err, AUR_EXIT_NOT_FOUND, "no mapping named \"%s\"", name);
+	else if (r == -EINVAL)
+		aur_error_set(err, AUR_EXIT_USAGE, "mapping \"%s\" is a %s target, not aurora",
+			      name, v->dm.target[0] ? v->dm.target : "table-less");
+	return r;
+}
+
+int aur_volume_list_open(struct aur_open_volume **vols, size_t *n, struct aur_error *err)
+{
+	char (*names)[AUR_DM_NAME_MAX] = NULL;
+	size_t cnt = 0, i, k = 0;
+	int r;
+
+	*vols = NULL;
+	*n = 0;
+	r = aur_dm_list(&names, &cnt);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_KERNEL, "cannot list device-mapper devices: %s", strerror(-r));
+		return r;
+	}
+	*vols = calloc(cnt + 1, sizeof(**vols));
+	if (!*vols) {
+		free(names);
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < cnt; i++)
+		if (parse_open(names[i], &(*vols)[k]) == 0)
+			k++;
+	free(names);
+	*n = k;
+	return 0;
+}
+
+int aur_volume_find_open(const char *uuid, struct aur_open_volume *v)
+{
+	struct aur_open_volume *vols;
+	size_t n, i;
+	int r = -ENODEV;
+
+	if (aur_volume_list_open(&vols, &n, NULL))
+		return -ENODEV;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(vols[i].uuid, uuid)) {
+			*v = vols[i];
+			r = 0;
+			break;
+		}
+	}
+	free(vols);
+	return r;
+}
+
+int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
+		    unsigned int flags, struct aur_error *err)
+{
+	bool ro = flags & AUR_OPEN_READ_ONLY;
+	struct aur_kms_status st;
+	struct aur_secret *dek = NULL;
+	struct aur_hdr_read hr;
+	struct aur_open_volume ov;
+	struct aur_dm_info di;
+	struct stat sb;
+	uint64_t size;
+	bool created = false, keyed = false;
+	int32_t serial = 0;
+	char e[400], dmuuid[64], params[512], desc[AUR_KEY_DESC_MAX];
+	int fd, r;
+
+	aur_hdr_init(&hr.hdr);
+	if (!name_valid(name)) {
+		aur_error_set(err, AUR_EXIT_USAGE, "invalid mapping name \"%s\"", name);
+		return -EINVAL;
+	}
+	fd = open_dev(device, O_RDONLY, &sb, err);
+	if (fd < 0)
+		return fd;
+	if (!S_ISBLK(sb.st_mode)) {
+		aur_error_set(err, AUR_EXIT_USAGE,
+			      "%s is not a block device (attach an image with losetup first)", device);
+		close(fd);
+		return -ENOTBLK;
+	}
+	flock(fd, LOCK_SH);
+	r = aur_hdr_read_fd(fd, &hr, e, sizeof(e));
+	if (!r && aur_dev_size(fd, &size) == 0 &&
+	    hr.hdr.data_offset + hr.hdr.data_size > size) {
+		snprintf(e, sizeof(e), "the device (%" PRIu64 " bytes) is smaller than its header says", size);
+		r = -EINVAL;
+	}
+	close(fd);
+	if (r) {
+		aur_error_set(err, r == -ENOENT ? AUR_EXIT_HEADER : AUR_EXIT_HEADER, "%s: %s", device, e);
+		goto out;
+	}
+	if (hr.need_repair)
+		aur_warn("%s: one header copy is damaged or stale; it is repaired on the next header write",
+			 device);
+	if (aur_hdr_check_requirements(&hr.hdr, e, sizeof(e))) {
+		aur_error_set(err, AUR_EXIT_HEADER, "%s: %s; this aurora version cannot open it",
+			      device, e);
+		r = -EPROTONOSUPPORT;
+		goto out;
+	}
+	if (hr.hdr.state == AUR_VOL_TERMINAL) {
+		char ts[32];
+
+		aur_time_iso(hr.hdr.terminal_time, ts);
+		aur_error_set(err, AUR_EXIT_TERMINAL,
+			      "%s: volume %s is terminal since %s (%s): it can no longer be opened; "
+			      "restore it from a backup",
+			      device, hr.hdr.uuid, ts, hr.hdr.terminal_reason);
+		r = -EKEYREVOKED;
+		goto out;
+	}
+	if (fault("header")) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (header)");
+		r = -EIO;
+		goto out;
+	}
+	if (aur_dm_info(name, &di) == 0) {
+		aur_error_set(err, AUR_EXIT_BUSY, "a mapping named \"%s\" already exists", name);
+		r = -EEXIST;
+		goto out;
+	}
+	if (aur_volume_find_open(hr.hdr.uuid, &ov) == 0) {
+		aur_error_set(err, AUR_EXIT_BUSY, "volume %s is already open as \"%s\"",
+			      hr.hdr.uuid, ov.name);
+		r = -EEXIST;
+		goto out;
+	}
+	if (kms->ops->decrypt(kms, hr.hdr.cmk_arn, &hr.hdr.ctx, &hr.hdr.wrapped_dek, &dek,
+			      NULL, &st) != AUR_KMS_OK) {
+		r = kms_fail(err, "cannot unwrap the volume key (Decrypt)", &st);
+		goto out;
+	}
+	if (dek->len != AUR_KEY_BYTES) {
+		aur_error_set(err, AUR_EXIT_HEADER, "the unwrapped key has %zu bytes, not %d",
+			      dek->len, AUR_KEY_BYTES);
+		r = -EINVAL;
+		goto out;
+	}
+	if (fault("kms")) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (kms)");
+		r = -EIO;
+		goto out;
+	}
+	/* A key left over from a crash (no mapping uses it): drop it. */
+	if (aur_keyring_find(hr.hdr.uuid, &serial) == 0) {
+		aur_warn("revoking a stale kernel key for volume %s", hr.hdr.uuid);
+		aur_keyring_revoke(hr.hdr.uuid);
+	}
+	r = aur_keyring_add(hr.hdr.uuid, dek, &serial);
+	aur_secret_free(dek);
+	dek = NULL;
+	if (r) {
+		aur_error_set(err, AUR_EXIT_KERNEL, "cannot add the volume key to the kernel keyring: %s",
+			      strerror(-r));
+		goto out;
+	}
+	keyed = true;
+	if (fault("keyring")) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (keyring)");
+		r = -EIO;
+		goto out;
+	}
+	snprintf(dmuuid, sizeof(dmuuid), AUR_DM_UUID_PREFIX "%s", hr.hdr.uuid);
+	r = aur_dm_create(name, dmuuid, ro);
+	if (r) {
+		aur_error_set(err, r == -EBUSY || r == -EEXIST ? AUR_EXIT_BUSY : AUR_EXIT_KERNEL,
+			      "cannot create mapping \"%s\": %s", name, strerror(-r));
+		goto out;
+	}
+	created = true;
+	if (fault("dm-create")) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (dm-create)");
+		r = -EIO;
+		goto out;
+	}
+	aur_key_desc(hr.hdr.uuid, desc);
+	snprintf(params, sizeof(params), "%s :%d:logon:%s 0 %u:%u %" PRIu64 "%s",
+		 AUR_CIPHER, AUR_KEY_BYTES, desc, major(sb.st_rdev), minor(sb.st_rdev),
+		 hr.hdr.data_offset / 512,
+		 hr.hdr.sector_size != 512 ? (hr.hdr.sector_size == 4096 ? " 1 sector_size:4096" :
+					      hr.hdr.sector_size == 2048 ? " 1 sector_size:2048" :
+					      " 1 sector_size:1024") : "");
+	r = aur_dm_load(name, hr.hdr.data_size / 512, AUR_DM_TARGET, params, ro);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_KERNEL,
+			      "cannot load the aurora table for \"%s\": %s (is the dm-aurora module loaded? "
+			      "see dmesg)", name, strerror(-r));
+		goto out;
+	}
+	if (fault("dm-load")) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (dm-load)");
+		r = -EIO;
+		goto out;
+	}
+	r = aur_dm_resume(name);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_KERNEL, "cannot activate \"%s\": %s", name, strerror(-r));
+		goto out;
+	}
+	if (fault("dm-resume")) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (dm-resume)");
+		r = -EIO;
+		goto out;
+	}
+	aur_keyring_detach_process(serial);
+	r = 0;
+out:
+	if (r) {
+		if (created) {
+			int rr = aur_dm_remove(name);
+
+			if (rr)
+				aur_err("rollback: cannot remove mapping \"%s\": %s", name, strerror(-rr));
+		}
+		if (keyed)
+			aur_keyring_revoke(hr.hdr.uuid);
+	}
+	aur_secret_free(dek);
+	aur_hdr_free(&hr.hdr);
+	return r;
+}
+
+int aur_volume_close(const char *name, struct aur_error *err)
+{
+	struct aur_open_volume v;
+	int r = aur_volume_get_open(name, &v, err);
+
+	if (r)
+		return r;
+	r = aur_dm_remove(name);
+	if (r) {
+		aur_error_set(err, r == -EBUSY ? AUR_EXIT_BUSY : AUR_EXIT_KERNEL,
+			      "cannot remove \"%s\": %s%s", name, strerror(-r),
+			      r == -EBUSY ? " (still mounted or open?)" : "");
+		return r;
+	}
+	if (v.uuid[0] && aur_keyring_revoke(v.uuid) == -ENOKEY)
+		aur_dbg("no kernel key left for volume %s", v.uuid);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
+			  struct aur_cmk_check *c)
+{
+	struct aur_kms_status st;
+	struct aur_secret *pt = NULL;
+	enum aur_kms_err e;
+
+	memset(c, 0, sizeof(*c));
+	e = kms->ops->describe_key(kms, h->cmk_arn, &c->info, &st);
+	if (e == AUR_KMS_OK) {
+		enum aur_kms_err se = AUR_KMS_OK;
+
+		switch (c->info.state) {
+		case AUR_KEY_ENABLED:
+			break;
+		case AUR_KEY_DISABLED:
+			se = AUR_KMS_E_DISABLED;
+			break;
+		case AUR_KEY_PENDING_DELETION:
+		case AUR_KEY_DELETED:
+			se = AUR_KMS_E_INVALID_STATE;
+			break;
+		default:
+			/* Creating, Updating, Unavailable...: cannot tell. */
+			c->verdict = AUR_CMK_TRANSIENT;
+			c->kms_err = AUR_KMS_E_UNAVAILABLE;
+			snprintf(c->reason, sizeof(c->reason), "KeyState%s",
+				 aur_key_state_name(c->info.state));
+			snprintf(c->message, sizeof(c->message), "CMK %s is in state %s",
+				 h->cmk_arn, aur_key_state_name(c->info.state));
+			return;
+		}
+		if (se) {
+			c->verdict = AUR_CMK_LOST;
+			c->kms_err = se;
+			snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(se));
+			snprintf(c->message, sizeof(c->message), "CMK %s is %s", h->cmk_arn,
+				 aur_key_state_name(c->info.state));
+			return;
+		}
+		e = kms->ops->decrypt(kms, h->cmk_arn, &h->ctx, &h->wrapped_dek, &pt, NULL, &st);
+		aur_secret_free(pt);
+	}
+	if (e == AUR_KMS_OK) {
+		c->verdict = AUR_CMK_OK;
+		return;
+	}
+	c->kms_err = e;
+	c->verdict = aur_kms_err_is_definitive(e) ? AUR_CMK_LOST : AUR_CMK_TRANSIENT;
+	snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(e));
+	snprintf(c->message, sizeof(c->message), "%s", st.message);
+}
+
+int aur_volume_mark_terminal(const char *device, const char *dm_name, const char *uuid,
+			     const char *reason, struct aur_error *err)
+{
+	char msg[200], e[400], vuuid[37] = "";
+	int ret = 0, r, tries;
+
+	if (!reason || !*reason || strpbrk(reason, " \t\n") || strlen(reason) > 120) {
+		aur_error_set(err, AUR_EXIT_USAGE, "a terminal reason is one token of at most 120 bytes");
+		return -EINVAL;
+	}
+	if (uuid)
+		aur_strcpy(vuuid, sizeof(vuuid), uuid);
+	if (device) {
+		struct aur_hdr_read hr;
+		struct stat sb;
+		int fd = open_dev(device, O_RDWR, &sb, err);
+
+		r = fd;
+		for (tries = 0; fd >= 0 && tries < 5; tries++) {
+			flock(fd, LOCK_EX);
+			r = aur_hdr_read_fd(fd, &hr, e, sizeof(e));
+			if (r) {
+				aur_error_set(err, AUR_EXIT_HEADER, "%s: %s", device, e);
+				break;
+			}
+			if (!vuuid[0])
+				strcpy(vuuid, hr.hdr.uuid);
+			if (hr.hdr.state == AUR_VOL_TERMINAL && !hr.need_repair) {
+				aur_hdr_free(&hr.hdr);
+				break;
+			}
+			if (hr.hdr.state != AUR_VOL_TERMINAL) {
+				hr.hdr.state = AUR_VOL_TERMINAL;
+				aur_strcpy(hr.hdr.terminal_reason, sizeof(hr.hdr.terminal_reason), reason);
+				hr.hdr.terminal_time = aur_now();
+			}
+			r = aur_hdr_write_fd(fd, &hr.hdr, hr.hdr.seqid, e, sizeof(e));
+			aur_hdr_free(&hr.hdr);
+			if (r != -ESTALE)
+				break;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (r) {
+			if (r != fd)
+				aur_error_set(err, AUR_EXIT_FAILURE, "%s: cannot persist the terminal state: %s",
+					      device, e);
+			ret = r;
+		}
+	}
+	if (dm_name) {
+		char resp[128];
+
+		snprintf(msg, sizeof(msg), "terminal %s", reason);
+		r = aur_dm_message(dm_name, msg, resp, sizeof(resp));
+		if (r) {
+			aur_err("%s: message \"%s\" failed: %s", dm_name, msg, strerror(-r));
+			if (!ret) {
+				aur_error_set(err, AUR_EXIT_KERNEL, "%s: message \"%s\" failed: %s",
+					      dm_name, msg, strerror(-r));
+				ret = r;
+			}
+		}
+	}
+	if (vuuid[0]) {
+		r = aur_keyring_revoke(vuuid);
+		if (r && r != -ENOKEY && !ret) {
+			aur_error_set(err, AUR_EXIT_KERNEL, "cannot revoke the key of %s: %s", vuuid,
+				      strerror(-r));
+			ret = r;
+		}
+	}
+	if (!ret)
+		aur_warn("volume %s%s%s is terminal: %s", vuuid, dm_name ? " / " : "",
+			 dm_name ? dm_name : "", reason);
+	return ret;
+}

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-aurora: data path.
+ *
+ * Reads are remapped in map() and decrypted in place when the lower device
+ * completes them: inline when the completion runs in a task that may sleep,
+ * otherwise on the target's workqueue.  Writes are encrypted in map() into a
+ * bounce bio whose pages come from a mempool, and the original bio completes
+ * from the bounce bio's end_io.  One skcipher request (in the per-bio data)
+ * is reused for every data unit of a bio.
+ *
+ * The IV is plain64, as dm-crypt's aes-xts-plain64: the little-endian 64-bit
+ * number of the data unit's first 512-byte sector relative to the target
+ * start, plus iv_offset; with iv_large_sectors that sum is shifted right to
+ * count data units instead.
+ */
+
+#include <linux/blkdev.h>
+#include <linux/preempt.h>
+#include <linux/scatterlist.h>
+
+#include "dm-aurora.h"
+
+void aurora_count_terminal(struct aurora_c *ac)
+{
+	this_cpu_inc(ac->stats->terminal_eio);
+}
+
+/*
+ * Encrypt (@enc) or decrypt the data units of @in from @iter_in into @out
+ * from @iter_out (@out may be @in, for in-place decryption).  Task context
+ * only: may sleep waiting for an asynchronous cipher.
+ */
+static blk_status_t aurora_convert(struct aurora_io *io,
+				   struct bio *in, struct bvec_iter iter_in,
+				   struct bio *out, struct bvec_iter iter_out,
+				   bool enc)
+{
+	struct aurora_c *ac = io->ac;
+	struct skcipher_request *req = &io->req;
+	unsigned int ss = ac->sector_size;
+	bool large = test_bit(AURORA_IV_LARGE, &ac->flags);
+	u64 sector = io->sector + ac->iv_offset;
+	struct scatterlist sg_in, sg_out;
+	struct crypto_skcipher *tfm;
+	blk_status_t sts = BLK_STS_OK;
+	DECLARE_CRYPTO_WAIT(wait);
+	int idx, r;
+
+	idx = srcu_read_lock(&ac->srcu);
+	tfm = srcu_dereference(ac->tfm, &ac->srcu);
+	if (unlikely(!tfm || aurora_is_terminal(ac))) {
+		if (aurora_is_terminal(ac))
+			aurora_count_terminal(ac);
+		sts = BLK_STS_IOERR;
+		goto unlock;
+	}
+
+	skcipher_request_set_tfm(req, tfm);
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG |
+				      CRYPTO_TFM_REQ_MAY_SLEEP,
+				      crypto_req_done, &wait);
+	sg_init_table(&sg_in, 1);
+	sg_init_table(&sg_out, 1);
+
+	while (iter_in.bi_size) {
+		struct bio_vec bv_in = bio_iter_iovec(in, iter_in);
+		struct bio_vec bv_out = bio_iter_iovec(out, iter_out);
+
+		/* A data unit must not span segments (as in dm-crypt). */
+		if (unlikely(bv_in.bv_len < ss || bv_out.bv_len < ss)) {
+			sts = BLK_STS_IOERR;
+			break;
+		}
+		sg_set_page(&sg_in, bv_in.bv_page, ss, bv_in.bv_offset);
+		sg_set_page(&sg_out, bv_out.bv_page, ss, bv_out.bv_offset);
+
+		io->iv[0] = cpu_to_le64(large ? sector >> ac->sector_shift :
+					sector);
+		io->iv[1] = 0;
+		skcipher_request_set_crypt(req, &sg_in, &sg_out, ss, io->iv);
+		r = enc ? crypto_skcipher_encrypt(req) :
+			  crypto_skcipher_decrypt(req);
+		r = crypto_wait_req(r, &wait);
+		if (unlikely(r)) {
+			sts = BLK_STS_IOERR;
+			break;
+		}
+
+		bio_advance_iter_single(in, &iter_in, ss);
+		bio_advance_iter_single(out, &iter_out, ss);
+		sector += ss >> SECTOR_SHIFT;
+	}
+	/* The request context may hold key-derived state: do not keep it. */
+	memzero_explicit(req->__ctx, ac->reqsize);
+
+unlock:
+	srcu_read_unlock(&ac->srcu, idx);
+	return sts;
+}
+
+/* ---- reads ---- */
+
+static void aurora_read_done(struct aurora_io *io, blk_status_t sts)
+{
+	struct bio *bio = io->bio;
+
+	bio->bi_end_io = io->orig_end_io;
+	bio->bi_private = io->orig_private;
+	bio->bi_status = sts;
+	if (!sts)
+		this_cpu_inc(io->ac->stats->reads);
+	bio_endio(bio);
+}
+
+static void aurora_read_decrypt(struct aurora_io *io)
+{
+	aurora_read_done(io, aurora_convert(io, io->bio, io->iter,
+					    io->bio, io->iter, false));
+}
+
+static void aurora_read_work(struct work_struct *work)
+{
+	aurora_read_decrypt(container_of(work, struct aurora_io, work));
+}
+
+static void aurora_read_end_io(struct bio *bio)
+{
+	struct aurora_io *io = bio->bi_private;
+	struct aurora_c *ac = io->ac;
+
+	if (unlikely(bio->bi_status)) {
+		aurora_read_done(io, bio->bi_status);
+		return;
+	}
+	if (!test_bit(AURORA_NO_READ_INLINE, &ac->flags) &&
+	    in_task() && preemptible()) {
+		aurora_read_decrypt(io);
+		return;
+	}
+	INIT_WORK(&io->work, aurora_read_work);
+	queue_work(ac->wq, &io->work);
+}
+
+/* ---- writes ---- */
+
+static void aurora_free_pages(struct aurora_c *ac, struct bio *clone)
+{
+	struct bvec_iter_all iter_all;
+	struct bio_vec *bv;
+
+	bio_for_each_segment_all(bv, clone, iter_all)
+		mempool_free(bv->bv_page, &ac->page_pool);
+}
+
+/*
+ * Allocate a bounce bio of @size bytes.  First try without blocking; if the
+ * pool runs dry, retry blocking under a mutex so that concurrent writers
+ * each holding part of the pool cannot deadlock (as dm-crypt does).
+ */
+static struct bio *aurora_alloc_clone(struct aurora_io *io, unsigned int size)
+{
+	struct aurora_c *ac = io->ac;
+	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	unsigned int i, remaining;
+	struct bio *clone;
+	struct page *page;
+
+retry:
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		mutex_lock(&ac->bio_alloc_lock);
+
+	clone = bio_alloc_bioset(ac->dev->bdev, nr, io->bio->bi_opf, GFP_NOIO,
+				 &ac->bs);
+	remaining = size;
+	for (i = 0; i < nr; i++) {
+		unsigned int len = min_t(unsigned int, remaining, PAGE_SIZE);
+
+		page = mempool_alloc(&ac->page_pool, gfp);
+		if (!page) {
+			aurora_free_pages(ac, clone);
+			bio_put(clone);
+			gfp = GFP_NOIO;
+			goto retry;
+		}
+		__bio_add_page(clone, page, len, 0);
+		remaining -= len;
+	}
+
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		mutex_unlock(&ac->bio_alloc_lock);
+	return clone;
+}
+
+static void aurora_write_end_io(struct bio *clone)
+{
+	struct aurora_io *io = clone->bi_private;
+	struct aurora_c *ac = io->ac;
+	struct bio *bio = io->bio;
+	blk_status_t sts = clone->bi_status;
+
+	aurora_free_pages(ac, clone);
+	bio_put(clone);
+	if (!sts)
+		this_cpu_inc(ac->stats->writes);
+	bio->bi_status = sts;
+	bio_endio(bio);
+}
+
+static void aurora_write(struct aurora_io *io)
+{
+	struct aurora_c *ac = io->ac;
+	struct bio *bio = io->bio;
+	struct bio *clone;
+	blk_status_t sts;
+
+	clone = aurora_alloc_clone(io, bio->bi_iter.bi_size);
+	clone->bi_iter.bi_sector = ac->start + io->sector;
+	clone->bi_ioprio = bio->bi_ioprio;
+
+	sts = aurora_convert(io, bio, bio->bi_iter, clone, clone->bi_iter,
+			     true);
+	if (unlikely(sts)) {
+		aurora_free_pages(ac, clone);
+		bio_put(clone);
+		bio->bi_status = sts;
+		bio_endio(bio);
+		return;
+	}
+
+	clone->bi_private = io;
+	clone->bi_end_io = aurora_write_end_io;
+	submit_bio_noacct(clone);
+}
+
+static void aurora_write_work(struct work_struct *work)
+{
+	aurora_write(container_of(work, struct aurora_io, work));
+}
+
+/* ---- map ---- */
+
+int aurora_map(struct dm_target *ti, struct bio *bio)
+{
+	struct aurora_c *ac = ti->private;
+	unsigned int ss_mask = (ac->sector_size >> SECTOR_SHIFT) - 1;
+	struct aurora_io *io;
+
+	if (unlikely(aurora_is_terminal(ac) || aurora_key_check(ac))) {
+		aurora_count_terminal(ac);
+		/* let the watch wipe the key and raise the event now */
+		if (!test_bit(AURORA_TERMINAL_DONE, &ac->flags))
+			mod_delayed_work(system_wq, &ac->watch, 0);
+		return DM_MAPIO_KILL;
+	}
+
+	/*
+	 * Flushes carry no data (dm core splits flushes with data); allowed
+	 * discards are passed through.  Neither needs the cipher.
+	 */
+	if (unlikely(bio->bi_opf & REQ_PREFLUSH ||
+		     bio_op(bio) == REQ_OP_DISCARD)) {
+		if (bio_op(bio) == REQ_OP_DISCARD &&
+		    !test_bit(AURORA_ALLOW_DISCARDS, &ac->flags))
+			return DM_MAPIO_KILL;
+		bio_set_dev(bio, ac->dev->bdev);
+		if (bio_sectors(bio))
+			bio->bi_iter.bi_sector = ac->start +
+				dm_target_offset(ti, bio->bi_iter.bi_sector);
+		return DM_MAPIO_REMAPPED;
+	}
+
+	/* Nothing else (write zeroes, secure erase, ...) may reach the disk. */
+	if (unlikely(bio_op(bio) != REQ_OP_READ && bio_op(bio) != REQ_OP_WRITE))
+		return DM_MAPIO_KILL;
+
+	/* Bound the bounce allocation of a write to BIO_MAX_VECS pages. */
+	if (unlikely(bio_data_dir(bio) == WRITE &&
+		     bio->bi_iter.bi_size > (BIO_MAX_VECS << PAGE_SHIFT)))
+		dm_accept_partial_bio(bio, (BIO_MAX_VECS << PAGE_SHIFT) >>
+				      SECTOR_SHIFT);
+
+	/* Whole data units only, as dm-crypt. */
+	if (unlikely((dm_target_offset(ti, bio->bi_iter.bi_sector) & ss_mask) ||
+		     (bio->bi_iter.bi_size & (ac->sector_size - 1))))
+		return DM_MAPIO_KILL;
+
+	io = dm_per_bio_data(bio, ti->per_io_data_size);
+	io->ac = ac;
+	io->bio = bio;
+	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+
+	if (unlikely(!bio->bi_iter.bi_size)) {
+		bio_set_dev(bio, ac->dev->bdev);
+		bio->bi_iter.bi_sector = ac->start + io->sector;
+		return DM_MAPIO_REMAPPED;
+	}
+
+	if (bio_data_dir(bio) == READ) {
+		io->orig_end_io = bio->bi_end_io;
+		io->orig_private = bio->bi_private;
+		bio->bi_end_io = aurora_read_end_io;
+		bio->bi_private = io;
+		bio_set_dev(bio, ac->dev->bdev);
+		bio->bi_iter.bi_sector = ac->start + io->sector;
+		io->iter = bio->bi_iter;
+		return DM_MAPIO_REMAPPED;
+	}
+
+	if (likely(in_task())) {
+		aurora_write(io);
+	} else {
+		INIT_WORK(&io->work, aurora_write_work);
+		queue_work(ac->wq, &io->work);
+	}
+	return DM_MAPIO_SUBMITTED;
+}
