@@ -4,7 +4,7 @@
 # revocation unmounts and the mapping is removable.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 15
+ktap_plan 14
 dmesg_mark
 tgt_modules
 mnt=$TGT_TMP/mnt

@@ -69,3 +69,21 @@ dmesg_since_mark() {
 	n=$(cat /tmp/.dmesg-mark 2>/dev/null || echo 0)
 	dmesg | tail -n +"$((n + 1))"
 }
+
+# kms_bridge_start PORT: listen on 127.0.0.1:PORT in the guest and carry each
+# connection over the virtio-serial port 'aurora.kms' to the host's relay
+# (scripts/kms-relay.py), which forwards it to a KMS on the host's loopback.
+# Returns non-zero when the guest was booted without the port.
+kms_bridge_start() {
+	local p dev=
+	for p in /sys/class/virtio-ports/*; do
+		[ -e "$p/name" ] && [ "$(cat "$p/name")" = aurora.kms ] && dev=/dev/${p##*/}
+	done
+	[ -n "$dev" ] || return 1
+	# The port is opened once and held (a second open would fail with
+	# EBUSY while the previous connection's socat is still closing); each
+	# connection's socat child relays over the inherited descriptor.
+	socat -t 0 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" FD:7 7<>"$dev" 2>/dev/null &
+	on_exit "kill $! 2>/dev/null"
+	sleep 0.5
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Carry the guest's HTTP requests to a KMS endpoint on the host's loopback.
+
+The guest has no network: a virtio-serial port (name aurora.kms) is its only
+path out.  In the guest, socat listens on 127.0.0.1:<port> and copies each
+TCP connection onto the port, one connection at a time.  Here we read that
+byte stream as a sequence of HTTP/1.1 requests (each framed by its headers
+and Content-Length), send each to the target (http://127.0.0.1:<port>,
+e.g. moto) and write the framed response back.  Only loopback addresses
+are used at both ends.
+
+Usage: kms-relay.py SOCKET-PATH TARGET-PORT [LOG]
+The relay listens on SOCKET-PATH (QEMU connects to it) and exits when QEMU
+goes away.
+"""
+import http.client
+import os
+import socket
+import sys
+
+MAX_BODY = 1 << 20
+
+
+def read_request(f):
+    line = f.readline(8192)
+    if not line:
+        return None
+    while line in (b'\r\n', b'\n'):
+        line = f.readline(8192)
+        if not line:
+            return None
+    method, path, _ = line.decode('latin-1').split(' ', 2)
+    headers = []
+    length = 0
+    while True:
+        h = f.readline(8192)
+        if not h or h in (b'\r\n', b'\n'):
+            break
+        k, v = h.decode('latin-1').split(':', 1)
+        headers.append((k.strip(), v.strip()))
+        if k.strip().lower() == 'content-length':
+            length = int(v.strip())
+    if length > MAX_BODY:
+        raise ValueError('request too large')
+    body = f.read(length) if length else b''
+    return method, path, headers, body
+
+
+def main():
+    sock_path, port = sys.argv[1], int(sys.argv[2])
+    log = open(sys.argv[3], 'a') if len(sys.argv) > 3 else sys.stderr
+    try:
+        os.unlink(sock_path)
+    except FileNotFoundError:
+        pass
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    conn, _ = srv.accept()
+    f = conn.makefile('rb')
+    while True:
+        try:
+            req = read_request(f)
+        except (ValueError, OSError) as e:
+            print(f'kms-relay: bad request stream: {e}', file=log, flush=True)
+            break
+        if req is None:
+            break
+        method, path, headers, body = req
+        try:
+            c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+            hdrs = {k: v for k, v in headers if k.lower() not in ('connection',)}
+            c.request(method, path, body=body, headers=hdrs)
+            r = c.getresponse()
+            data = r.read()
+            status, reason, rh = r.status, r.reason, r.getheaders()
+            c.close()
+        except OSError as e:
+            status, reason, rh, data = 502, 'Bad Gateway', [], str(e).encode()
+        out = [f'HTTP/1.1 {status} {reason}\r\n'.encode()]
+        for k, v in rh:
+            if k.lower() in ('content-length', 'connection', 'transfer-encoding'):
+                continue
+            out.append(f'{k}: {v}\r\n'.encode('latin-1'))
+        out.append(f'Content-Length: {len(data)}\r\nConnection: keep-alive\r\n\r\n'.encode())
+        conn.sendall(b''.join(out) + data)
+        print(f'kms-relay: {method} {path} -> {status} ({len(data)} bytes)', file=log, flush=True)
+
+
+if __name__ == '__main__':
+    main()
