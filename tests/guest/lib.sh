@@ -85,5 +85,12 @@ kms_bridge_start() {
 	# connection's socat child relays over the inherited descriptor.
 	socat -t 0 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" FD:7 7<>"$dev" 2>/dev/null &
 	on_exit "kill $! 2>/dev/null"
-	sleep 0.5
+	# Ready when the socket listens (state 0A in /proc/net/tcp).
+	local hex i
+	hex=$(printf '%04X' "$1")
+	for i in $(seq 1 50); do
+		grep -q ":$hex 00000000:0000 0A" /proc/net/tcp && return 0
+		sleep 0.1
+	done
+	return 1
 }
