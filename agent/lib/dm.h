@@ -6,14 +6,16 @@
  * /dev/mapper nodes itself when it does not or when DM_DISABLE_UDEV is set
  * (initramfs, test guests).  We always pass a cookie and wait on it.
  */
-#ifndef AURORA_DM_H
-#define AURORA_DM_H
+#ifndef AURORA_AGENT_DM_H
+#define AURORA_AGENT_DM_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUR_DM_TARGET		"aurora"
+#include "aurora_dm.h"		/* shared with the kernel target */
+
+#define AUR_DM_TARGET		AURORA_DM_TARGET_NAME
 #define AUR_DM_UUID_PREFIX	"AURORA-"
 #define AUR_DM_NAME_MAX		128
 
@@ -49,4 +51,4 @@ int aur_dm_list(char (**names)[AUR_DM_NAME_MAX], size_t *n);
 /* Is device-mapper usable at all (control node, driver version)? */
 bool aur_dm_available(void);
 
-#endif /* AURORA_DM_H */
+#endif /* AURORA_AGENT_DM_H */

@@ -37,6 +37,9 @@ static int32_t our_ring(bool create)
 		keyctl_unlink(k, KEY_SPEC_PROCESS_KEYRING);
 		return -e;
 	}
+	/* Now held by the user keyring; the process keyring must not keep it
+	 * (its keys would otherwise stay reachable from this process). */
+	keyctl_unlink(k, KEY_SPEC_PROCESS_KEYRING);
 	return k;
 }
 

@@ -310,8 +310,8 @@ enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 				 (size_t)json_object_get_string_len(v));
 		json_object_put(o);
 	}
-	if (!type[0] && error_type && error_type[0])
-		sanitize(type, sizeof(type), error_type, strlen(error_type));
+	if (!type[0] && error_type && error_type[0])	/* "Type:http://..." */
+		sanitize(type, sizeof(type), error_type, strcspn(error_type, ":"));
 
 	if (type[0]) {
 		code = aur_kms_err_from_type(type);
@@ -650,6 +650,13 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 		}
 		if (!h_auth || (tok && !h_token)) {
 			aur_sigv4_result_free(&sr);
+			free(h_auth);
+			h_auth = NULL;
+			if (h_token) {
+				explicit_bzero(h_token, strlen(h_token));
+				free(h_token);
+				h_token = NULL;
+			}
 			code = fail(st, AUR_KMS_E_INTERNAL, 0, "%s: out of memory", op);
 			break;
 		}

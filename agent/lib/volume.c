@@ -284,7 +284,12 @@ static int parse_open(const char *name, struct aur_open_volume *v)
 		v->dev_minor = mi;
 		aur_dev_path(ma, mi, v->device, sizeof(v->device));
 	}
-	v->kernel_terminal = strstr(v->dm.status, "terminal") != NULL;
+	/* "active key:loaded ..." or "terminal <reason> key:wiped ..." */
+	if (aur_str_has_prefix(v->dm.status, AURORA_DM_STATE_TERMINAL " ")) {
+		v->kernel_terminal = true;
+		sscanf(v->dm.status + strlen(AURORA_DM_STATE_TERMINAL " "), "%63s", v->kernel_reason);
+	}
+	v->key_loaded = strstr(v->dm.status, AURORA_DM_STATUS_KEY_LOADED) != NULL;
 	return 0;
 }
 
@@ -370,12 +375,6 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 	fd = open_dev(device, O_RDONLY, &sb, err);
 	if (fd < 0)
 		return fd;
-	if (!S_ISBLK(sb.st_mode)) {
-		aur_error_set(err, AUR_EXIT_USAGE,
-			      "%s is not a block device (attach an image with losetup first)", device);
-		close(fd);
-		return -ENOTBLK;
-	}
 	flock(fd, LOCK_SH);
 	r = aur_hdr_read_fd(fd, &hr, e, sizeof(e));
 	if (!r && aur_dev_size(fd, &size) == 0 &&
@@ -406,6 +405,12 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 			      "restore it from a backup",
 			      device, hr.hdr.uuid, ts, hr.hdr.terminal_reason);
 		r = -EKEYREVOKED;
+		goto out;
+	}
+	if (!S_ISBLK(sb.st_mode)) {
+		aur_error_set(err, AUR_EXIT_USAGE,
+			      "%s is not a block device (attach an image with losetup first)", device);
+		r = -ENOTBLK;
 		goto out;
 	}
 	if (fault("header")) {
@@ -474,7 +479,7 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 	}
 	aur_key_desc(hr.hdr.uuid, desc);
 	snprintf(params, sizeof(params), "%s :%d:logon:%s 0 %u:%u %" PRIu64 "%s",
-		 AUR_CIPHER, AUR_KEY_BYTES, desc, major(sb.st_rdev), minor(sb.st_rdev),
+		 AURORA_DM_CIPHER, AURORA_DM_KEY_SIZE, desc, major(sb.st_rdev), minor(sb.st_rdev),
 		 hr.hdr.data_offset / 512,
 		 hr.hdr.sector_size != 512 ? (hr.hdr.sector_size == 4096 ? " 1 sector_size:4096" :
 					      hr.hdr.sector_size == 2048 ? " 1 sector_size:2048" :
@@ -599,8 +604,11 @@ int aur_volume_mark_terminal(const char *device, const char *dm_name, const char
 	char msg[200], e[400], vuuid[37] = "";
 	int ret = 0, r, tries;
 
-	if (!reason || !*reason || strpbrk(reason, " \t\n") || strlen(reason) > 120) {
-		aur_error_set(err, AUR_EXIT_USAGE, "a terminal reason is one token of at most 120 bytes");
+	if (!reason || !*reason || strlen(reason) >= AURORA_DM_REASON_MAX ||
+	    strspn(reason, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") !=
+	    strlen(reason)) {
+		aur_error_set(err, AUR_EXIT_USAGE,
+			      "a terminal reason is 1..63 characters of [A-Za-z0-9._:-]");
 		return -EINVAL;
 	}
 	if (uuid)

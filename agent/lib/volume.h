@@ -47,6 +47,8 @@ struct aur_open_volume {
 	char device[PATH_MAX];		/* backing device node, "" if unknown */
 	uint32_t dev_major, dev_minor;	/* backing device */
 	bool kernel_terminal;		/* target status says terminal */
+	char kernel_reason[AURORA_DM_REASON_MAX];	/* its reason */
+	bool key_loaded;		/* status says key:loaded */
 	struct aur_dm_info dm;
 };
 
@@ -84,7 +86,8 @@ void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
  * earlier one failed): persist state=terminal with @reason and the time in
  * the header of @device (if not NULL), send `terminal <reason>` to mapping
  * @dm_name (if not NULL), revoke and unlink the kernel key of @uuid (or the
- * header's).  Idempotent.  @reason: one token, no white space.
+ * header's).  Idempotent.  @reason: 1..63 characters of [A-Za-z0-9._:-]
+ * (what the target keeps; e.g. "DisabledException").
  */
 int aur_volume_mark_terminal(const char *device, const char *dm_name, const char *uuid,
 			     const char *reason, struct aur_error *err);

@@ -8,7 +8,7 @@ tgt_modules
 
 loop=$(tgt_loop 4)
 sz=$(tgt_sectors "$loop")
-read -r desc kid < <(tgt_key bad)
+read -r desc _ < <(tgt_key bad)
 ref=:64:logon:$desc
 hex=$(od -A n -v -t x1 "$TGT_TMP/$desc.key" | tr -d ' \n')
 # A user-type key and a 32-byte logon key, and a revoked one.

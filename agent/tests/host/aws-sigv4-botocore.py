@@ -31,7 +31,9 @@ except ImportError:
     print("1..0 # SKIP botocore not installed")
     sys.exit(0)
 
-CFLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-D_FORTIFY_SOURCE=2", "-O2"]
+CFLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wformat=2", "-Wshadow",
+          "-D_FORTIFY_SOURCE=2", "-O1", "-g", "-fsanitize=address,undefined",
+          "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
 
 
 def build(tmp):
@@ -157,7 +159,9 @@ def main():
             return 1
         print("ok 1 - build the C signer driver")
         inp = "".join(json.dumps(s) + "\n" for s in specs)
-        r = subprocess.run([exe], input=inp, capture_output=True, text=True)
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:halt_on_error=1",
+                   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+        r = subprocess.run([exe], input=inp, capture_output=True, text=True, env=env)
         outs = r.stdout.splitlines()
         failed = 0
         for i, spec in enumerate(specs):

@@ -11,6 +11,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT = os.environ.get("AURORA_SRC") or os.path.normpath(os.path.join(HERE, "..", ".."))
 LIB = os.path.join(AGENT, "lib")
+TOP_INCLUDE = os.path.normpath(os.path.join(AGENT, "..", "include"))  # shared with the kernel
+INCLUDES = ["-I", LIB, "-I", TOP_INCLUDE]
 
 CFLAGS = ["-std=gnu11", "-g", "-Wall", "-Wextra", "-Werror", "-Wformat=2",
           "-Wshadow", "-Wno-unused-parameter", "-O1", "-D_FORTIFY_SOURCE=2"]
@@ -35,7 +37,7 @@ def clean_env(**extra):
 def build_driver(tmp, sanitize=True):
     exe = os.path.join(tmp, "aws_kms_driver")
     cc = os.environ.get("CC", "gcc")
-    cmd = [cc] + CFLAGS + (SAN if sanitize else []) + ["-I", LIB, "-o", exe,
+    cmd = [cc] + CFLAGS + (SAN if sanitize else []) + INCLUDES + ["-o", exe,
            os.path.join(HERE, "aws_kms_driver.c")] + \
           [os.path.join(LIB, s) for s in PROVIDER_SRCS] + \
           ["-ljson-c", "-lcurl", "-lcrypto", "-lpthread"]
