@@ -36,7 +36,9 @@ agent:
 modules-all:
 	@set -e; for k in $(KVERS); do \
 		kv=$$(./scripts/kver $$k); d=build/kmod/$$kv; \
-		mkdir -p $$d; cp -r kernel include $$d/; \
+		rm -rf $$d; mkdir -p $$d/kernel $$d/include; \
+		cp kernel/*.[ch] kernel/Kbuild kernel/Makefile $$d/kernel/; rm -f $$d/kernel/*.mod.c; \
+		cp -r include/. $$d/include/; \
 		echo "  KMOD    $$kv (W=1)"; \
 		$(MAKE) -s -C $$d/kernel KDIR=/usr/src/linux-headers-$$kv W=1 2>&1 | tee $$d/build.log; \
 		if grep -E 'warning:|error:' $$d/build.log; then \

@@ -217,8 +217,8 @@ int aur_tab_resolve(const struct aur_tab_entry *e, char *dev, size_t devlen,
 		char path[PATH_MAX], e2[160];
 		int fd, ok;
 
-		if (d->d_name[0] == '.' || aur_str_has_prefix(d->d_name, "dm-") ||
-		    aur_str_has_prefix(d->d_name, "ram") || aur_str_has_prefix(d->d_name, "loop"))
+		/* Mappings hold plaintext, never a header: skip them. */
+		if (d->d_name[0] == '.' || aur_str_has_prefix(d->d_name, "dm-"))
 			continue;
 		if (aur_snprintf(path, sizeof(path), "/dev/%s", d->d_name))
 			continue;

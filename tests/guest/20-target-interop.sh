@@ -20,7 +20,7 @@ COMBOS=(
 	"4096 1 8589934592 24"
 	"512 0 17179869184 1"
 )
-ktap_plan $((${#COMBOS[@]} * 3 + 4))
+ktap_plan $((${#COMBOS[@]} * 3 + 7))
 dmesg_mark
 tgt_modules
 
@@ -71,6 +71,38 @@ for c in "${COMBOS[@]}"; do
 	dmsetup remove --retry "$a" >&2 2>/dev/null
 	dmsetup remove --retry "$k" >&2 2>/dev/null
 done
+
+# 64-bit sector math: a 3 TiB sparse device, I/O at 2.5 TiB (sector > 2^32).
+big=$TGT_TMP/big.img
+truncate -s 3T "$big"
+bigloop=$(losetup -f --show "$big")
+on_exit "losetup -d $bigloop"
+bsz=$(tgt_sectors "$bigloop")
+ktap_result "3 TiB sparse loop device ($bsz sectors)" "$([ "${bsz:-0}" -gt $((1 << 32)) ]; echo $?)"
+pos=$((5 << 39))	# 2.5 TiB, in bytes
+a=$(uniq aur-big)
+k=$(uniq crypt-big)
+tgt_rand "$TGT_TMP/pb" 1024
+ok=1
+dmsetup create "$a" --table "0 $((bsz - 8)) aurora aes-xts-plain64 $ref 0 $bigloop 8 1 sector_size:4096" >&2 &&
+tgt_write "/dev/mapper/$a" "$TGT_TMP/pb" "$pos" &&
+dmsetup remove --retry "$a" >&2 &&
+dmsetup create "$k" --table "0 $((bsz - 8)) crypt aes-xts-plain64 $ref 0 $bigloop 8 1 sector_size:4096" >&2 &&
+tgt_read "/dev/mapper/$k" "$TGT_TMP/rb" $((1024 * 1024)) "$pos" &&
+cmp "$TGT_TMP/pb" "$TGT_TMP/rb" >&2 && ok=0
+ktap_result "beyond 2 TiB: aurora writes, dm-crypt reads" "$ok"
+ok=1
+tgt_rand "$TGT_TMP/pb" 1024
+tgt_write "/dev/mapper/$k" "$TGT_TMP/pb" $((pos + (1 << 20))) &&
+dmsetup remove --retry "$k" >&2 &&
+dmsetup create "$a" --table "0 $((bsz - 8)) aurora aes-xts-plain64 $ref 0 $bigloop 8 1 sector_size:4096" >&2 &&
+tgt_read "/dev/mapper/$a" "$TGT_TMP/rb" $((1024 * 1024)) $((pos + (1 << 20))) &&
+cmp "$TGT_TMP/pb" "$TGT_TMP/rb" >&2 && ok=0
+ktap_result "beyond 2 TiB: dm-crypt writes, aurora reads" "$ok"
+dmsetup remove --retry "$a" >&2 2>/dev/null
+dmsetup remove --retry "$k" >&2 2>/dev/null
+losetup -d "$bigloop"
+rm -f "$big"
 
 # Host check cases on /dev/vda, with a fixed test-only key (bytes 0..63).
 # Layout: a text manifest in the first 64 KiB; case i at 1 MiB + i * 1 MiB:
