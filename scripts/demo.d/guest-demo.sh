@@ -9,6 +9,7 @@ NAME=demo
 MNT=/mnt/demo
 SECRET="Quarterly results: revenue up 42% - CONFIDENTIAL $(date +%s)"
 n=0
+state() { dmsetup status "$NAME" | awk '{ print $4 }'; }
 
 say() { printf '\n\033[1m[%d] %s\033[0m\n' "$((n += 1))" "$*"; }
 run() { printf '  $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/    /'; return "${PIPESTATUS[0]}"; }
@@ -76,14 +77,14 @@ sleep 3
 run aurora kms disable-key --key-id alias/demo-cluster || die "disable-key failed"
 printf '  waiting for the agent'
 for i in $(seq 1 30); do
-	dmsetup status "$NAME" | grep -q terminal && break
+	[ "$(state)" = terminal ] && break
 	printf '.'
 	sleep 1
 done
 echo
 sed 's/^/    agent: /' /tmp/agent.log | tail -n 3
 run dmsetup status "$NAME"
-dmsetup status "$NAME" | grep -q terminal || die "the volume did not go terminal"
+[ "$(state)" = terminal ] || die "the volume did not go terminal"
 good "the agent made the volume terminal"
 
 say "A terminal volume: I/O fails with EIO, status says terminal, open is refused"
