@@ -199,7 +199,7 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	ti->private = ac;
 	ti->per_io_data_size = ALIGN(sizeof(struct aurora_io) + ac->reqsize,
-				      ARCH_KMALLOC_MINALIGN);
+				     ARCH_KMALLOC_MINALIGN);
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = test_bit(AURORA_ALLOW_DISCARDS, &ac->flags);
 	ti->num_write_zeroes_bios = 0;

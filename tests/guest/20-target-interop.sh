@@ -74,7 +74,7 @@ done
 
 # 64-bit sector math: a 3 TiB sparse device, I/O at 2.5 TiB (sector > 2^32).
 big=$TGT_TMP/big.img
-truncate -s 3T "$big"
+truncate -s $((3 << 40)) "$big"
 bigloop=$(losetup -f --show "$big")
 on_exit "losetup -d $bigloop"
 bsz=$(tgt_sectors "$bigloop")

@@ -4,7 +4,7 @@
 # 4096-byte sectors, and dm-crypt reading the same volume given the DEK.
 . /tests/lib.sh
 . /tests/40-agent-lib.inc
-ktap_plan 40
+ktap_plan 44
 dmesg_mark
 
 ktap_check "dm-aurora module loads" ag_modules
@@ -86,6 +86,16 @@ ktap_check_fails "writes to a read-only mapping fail" \
 ktap_check "close the read-only mapping" aurora close "$name"
 ktap_result "format refuses an aurora volume without --force: exit 7" \
 	"$([ "$(ag_rc aurora format "$loop" --yes)" -eq 7 ]; echo $?)"
+
+# The kernel's terminal state as aurora status reports it.
+ktap_check "open for the terminal check" aurora open "$loop" "$name"
+dmsetup message "$name" 0 terminal test-reason >&2
+st=$(aurora status "$name" --json)
+note "$(echo "$st" | grep -E '"(terminal|terminal_reason|target_status)"' | tr -d '\n')"
+ktap_result "status: kernel terminal with its reason" \
+	"$(echo "$st" | grep -q '"terminal":true' && echo "$st" | grep -q '"terminal_reason":"test-reason"'; echo $?)"
+ktap_check_fails "I/O on the terminal mapping fails" dd if="$dev" of=/dev/null bs=4k count=1 iflag=direct status=none
+ktap_check "close the terminal mapping" aurora close "$name"
 
 # 4096-byte sectors.
 loop2=$(ag_loop 16)

@@ -8,7 +8,7 @@
 # Without the port (a run without moto), every check is skipped.
 . /tests/lib.sh
 . /tests/40-agent-lib.inc
-PLAN=15
+PLAN=22
 ktap_plan $PLAN
 
 PORT=4566
@@ -88,3 +88,24 @@ ktap_result "no mapping and no kernel key left behind" \
 	"$(ag_no_mapping "$name" && ag_no_key "$uuid"; echo $?)"
 ktap_check "the volume still opens once the KMS is back" \
 	bash -c "aurora open $loop $name && aurora close $name"
+
+# The watching agent over the AWS wire protocol: an unreachable KMS is
+# transient, a CMK that DescribeKey reports Disabled makes the volume
+# terminal (moto does not refuse Decrypt for a disabled key, so the verdict
+# rests on DescribeKey here, as it does first against AWS KMS).
+is_terminal() { [ "$(dmsetup status "$1" | awk '{ print $4 }')" = terminal ]; }
+loop3=$(ag_loop 16)
+name3=$(uniq awsoff)
+ag_cleanup_on_exit "$name3"
+ktap_check "agent: a volume under alias/aurora-guest-off, opened through moto" \
+	bash -c "aurora format $loop3 --kms-key-id alias/aurora-guest-off --yes && aurora open $loop3 $name3"
+ktap_check "agent: a pass through moto with the CMK enabled succeeds" aurora agent --once
+ktap_result "agent: the KMS unreachable: exit 5, the volume stays active" \
+	"$([ "$(ag_rc aurora --config "$AG_TMP/dead.conf" agent --once --retries 1)" -eq 5 ] &&
+	   ! is_terminal "$name3"; echo $?)"
+kid=$(kms_call DescribeKey '{"KeyId":"alias/aurora-guest-off"}' | sed -n 's/.*"KeyId": *"\([^"]*\)".*/\1/p')
+ktap_check "agent: DisableKey through moto" kms_call DisableKey "{\"KeyId\":\"$kid\"}"
+ktap_check "agent: a pass after DisableKey" aurora agent --once
+ktap_check "agent: the volume is terminal" is_terminal "$name3"
+ktap_result "agent: the header records DisabledException" \
+	"$(aurora status "$loop3" --json | tr -d ' \n' | grep -q '"terminal_reason":"DisabledException"'; echo $?)"

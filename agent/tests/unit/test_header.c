@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -259,6 +260,42 @@ int main(void)
 	corrupt(fd, 50);
 	r = aur_hdr_read_fd(fd, &rd, err, sizeof(err));
 	ok(r == -EINVAL && strstr(err, "both header copies are invalid"), "both copies damaged: clear error (%s)", err);
+	close(fd);
+	unlink(img);
+
+	/* 10b. two processes racing on the same sequence: exactly one wins */
+	fd = newimg();
+	mkhdr(&h);
+	aur_hdr_write_fd(fd, &h, 0, err, sizeof(err));
+	{
+		int wins = 0, stale = 0, i, st;
+		pid_t pids[2];
+
+		for (i = 0; i < 2; i++) {
+			pids[i] = fork();
+			if (pids[i] == 0) {
+				int cfd = open(img, O_RDWR);
+				struct aur_hdr c;
+
+				mkhdr(&c);
+				snprintf(c.terminal_reason, sizeof(c.terminal_reason), "writer-%d", i);
+				c.state = AUR_VOL_TERMINAL;
+				r = aur_hdr_write_fd(cfd, &c, 1, err, sizeof(err));
+				_exit(r == 0 ? 0 : r == -ESTALE ? 1 : 2);
+			}
+		}
+		for (i = 0; i < 2; i++) {
+			waitpid(pids[i], &st, 0);
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				wins++;
+			else if (WIFEXITED(st) && WEXITSTATUS(st) == 1)
+				stale++;
+		}
+		r = aur_hdr_read_fd(fd, &rd, err, sizeof(err));
+		ok(wins == 1 && stale == 1 && r == 0 && rd.hdr.seqid == 2 && rd.valid[0] && rd.valid[1],
+		   "concurrent writers: one wins, the other gets -ESTALE (%d/%d)", wins, stale);
+		aur_hdr_free(&rd.hdr);
+	}
 	close(fd);
 	unlink(img);
 
