@@ -43,6 +43,7 @@
 #define AURORA_DM_OPT_IV_LARGE_SECTORS	"iv_large_sectors"
 #define AURORA_DM_OPT_ALLOW_DISCARDS	"allow_discards"
 #define AURORA_DM_OPT_NO_READ_INLINE	"no_read_inline"
+#define AURORA_DM_OPT_WRITE_WORKQUEUE	"write_workqueue"
 
 /* Status INFO keywords. */
 #define AURORA_DM_STATE_ACTIVE		"active"

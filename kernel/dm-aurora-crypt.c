@@ -4,9 +4,10 @@
  *
  * Reads are remapped in map() and decrypted in place when the lower device
  * completes them: inline when the completion runs in a task that may sleep,
- * otherwise on the target's workqueue.  Writes are encrypted in map() into a
- * bounce bio whose pages come from a mempool, and the original bio completes
- * from the bounce bio's end_io.  One skcipher request (in the per-bio data)
+ * otherwise on the target's workqueue.  Writes are encrypted in map() (or on
+ * the unbound workqueue with write_workqueue) into a bounce bio whose pages
+ * come from a mempool, and the original bio completes from the bounce bio's
+ * end_io.  One skcipher request (in the per-bio data)
  * is reused for every data unit of a bio.
  *
  * The IV is plain64, as dm-crypt's aes-xts-plain64: the little-endian 64-bit
@@ -308,7 +309,7 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 		return DM_MAPIO_REMAPPED;
 	}
 
-	if (likely(in_task())) {
+	if (likely(in_task() && !test_bit(AURORA_WRITE_WQ, &ac->flags))) {
 		aurora_write(io);
 	} else {
 		INIT_WORK(&io->work, aurora_write_work);

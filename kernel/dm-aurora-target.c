@@ -15,7 +15,7 @@
 
 #include "dm-aurora.h"
 
-#define AURORA_MAX_OPTS 4
+#define AURORA_MAX_OPTS 5
 
 static int aurora_parse_opts(struct aurora_c *ac, struct dm_arg_set *as)
 {
@@ -61,6 +61,8 @@ static int aurora_parse_opts(struct aurora_c *ac, struct dm_arg_set *as)
 			bit = AURORA_ALLOW_DISCARDS;
 		} else if (!strcmp(opt, AURORA_DM_OPT_NO_READ_INLINE)) {
 			bit = AURORA_NO_READ_INLINE;
+		} else if (!strcmp(opt, AURORA_DM_OPT_WRITE_WORKQUEUE)) {
+			bit = AURORA_WRITE_WQ;
 		} else {
 			ti->error = "Unknown optional parameter";
 			return -EINVAL;
@@ -184,9 +186,21 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto exit_page_pool;
 	}
 
-	ac->wq = alloc_workqueue("kaurorad/%s",
-				 WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_CPU_INTENSIVE,
-				 0, dm_table_device_name(ti->table));
+	/*
+	 * Per-CPU by default: reads are decrypted on the CPU that completed
+	 * them.  With write_workqueue, unbound, so that the writes of one
+	 * submitter are encrypted on every CPU.
+	 */
+	if (test_bit(AURORA_WRITE_WQ, &ac->flags))
+		ac->wq = alloc_workqueue("kaurorad/%s",
+					 WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_UNBOUND,
+					 num_online_cpus(),
+					 dm_table_device_name(ti->table));
+	else
+		ac->wq = alloc_workqueue("kaurorad/%s",
+					 WQ_MEM_RECLAIM | WQ_HIGHPRI |
+					 WQ_CPU_INTENSIVE, 0,
+					 dm_table_device_name(ti->table));
 	if (!ac->wq) {
 		ti->error = "Cannot allocate workqueue";
 		r = -ENOMEM;
@@ -264,6 +278,7 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 	bool large = test_bit(AURORA_IV_LARGE, &ac->flags);
 	bool discards = test_bit(AURORA_ALLOW_DISCARDS, &ac->flags);
 	bool no_inline = test_bit(AURORA_NO_READ_INLINE, &ac->flags);
+	bool write_wq = test_bit(AURORA_WRITE_WQ, &ac->flags);
 	struct aurora_stats sum;
 	unsigned int sz = 0;
 	int nr_opts;
@@ -292,7 +307,7 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 		       ac->dev->name, (unsigned long long)ac->start);
 		mutex_unlock(&ac->key_lock);
 		nr_opts = (ac->sector_size != 512) + large + discards +
-			  no_inline;
+			  no_inline + write_wq;
 		if (!nr_opts)
 			break;
 		DMEMIT(" %d", nr_opts);
@@ -305,6 +320,8 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" " AURORA_DM_OPT_ALLOW_DISCARDS);
 		if (no_inline)
 			DMEMIT(" " AURORA_DM_OPT_NO_READ_INLINE);
+		if (write_wq)
+			DMEMIT(" " AURORA_DM_OPT_WRITE_WORKQUEUE);
 		break;
 
 	case STATUSTYPE_IMA:

@@ -38,6 +38,7 @@ enum aurora_flag {
 	AURORA_IV_LARGE,	/* iv_large_sectors */
 	AURORA_ALLOW_DISCARDS,	/* allow_discards */
 	AURORA_NO_READ_INLINE,	/* no_read_inline */
+	AURORA_WRITE_WQ,	/* write_workqueue */
 };
 
 struct aurora_stats {
@@ -70,7 +71,7 @@ struct aurora_c {
 	char reason[AURORA_DM_REASON_MAX];
 
 	struct delayed_work watch;	/* key state polling, terminal wipe */
-	struct workqueue_struct *wq;	/* read decryption */
+	struct workqueue_struct *wq;	/* read decryption, punted writes */
 	struct bio_set bs;		/* write bounce bios */
 	mempool_t page_pool;		/* write bounce pages */
 	struct mutex bio_alloc_lock;	/* serializes blocking page allocation */

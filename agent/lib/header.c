@@ -549,20 +549,24 @@ int aur_hdr_write_fd(int fd, struct aur_hdr *h, uint64_t expected_seq,
 		maxseq = cur.hdr.seqid;
 		if (aur_hdr_check_requirements(&cur.hdr, e, sizeof(e))) {
 			aur_hdr_free(&cur.hdr);
+			flock(fd, LOCK_UN);
 			snprintf(err, errlen, "refusing to write over a header with %s", e);
 			return -EPROTONOSUPPORT;
 		}
 		if (strcmp(cur.hdr.uuid, h->uuid) && expected_seq) {
 			aur_hdr_free(&cur.hdr);
+			flock(fd, LOCK_UN);
 			snprintf(err, errlen, "the device now holds another volume");
 			return -ESTALE;
 		}
 	} else if (r == -EINVAL && expected_seq) {
+		flock(fd, LOCK_UN);
 		snprintf(err, errlen, "%s", e);
 		return r;
 	}
 	if (maxseq != expected_seq) {
 		aur_hdr_free(&cur.hdr);
+		flock(fd, LOCK_UN);
 		snprintf(err, errlen,
 			 "the header changed underneath (sequence %llu, expected %llu): "
 			 "another writer; re-read and retry",
@@ -579,9 +583,10 @@ int aur_hdr_write_fd(int fd, struct aur_hdr *h, uint64_t expected_seq,
 	aur_hdr_free(&cur.hdr);
 	h->seqid = maxseq + 1;
 	r = aur_hdr_write_copy(fd, h, first, err, errlen);
-	if (r)
-		return r;
-	return aur_hdr_write_copy(fd, h, !first, err, errlen);
+	if (!r)
+		r = aur_hdr_write_copy(fd, h, !first, err, errlen);
+	flock(fd, LOCK_UN);
+	return r;
 }
 
 int aur_dev_size(int fd, uint64_t *size)

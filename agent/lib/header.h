@@ -103,7 +103,8 @@ bool aur_hdr_requirement_known(const char *name);
  * @expected_seq (someone else wrote: re-read and retry), then writes
  * seq+1 to the stale/damaged copy first, fsyncs, then the other, fsyncs.
  * @expected_seq 0 with no header on disk: initial write (format).
- * On success h->seqid is the new sequence number.
+ * On success h->seqid is the new sequence number.  The lock is released
+ * on return (also a lock the caller took on the same open file).
  */
 int aur_hdr_write_fd(int fd, struct aur_hdr *h, uint64_t expected_seq,
 		     char *err, size_t errlen);

@@ -86,11 +86,28 @@ struct local_priv {
 	char lock[PATH_MAX];
 	int64_t (*now)(void);
 	int lock_fd;
+	bool ks_missing;	/* no keystore.json: never initialised, or not mounted */
 	struct ks ks;
 	struct aur_secret *mk;
 };
 
 static const struct aur_kms_ops local_ops;
+
+/*
+ * A key that is not in the keystore is NotFoundException (definitive: the
+ * watching agent makes volumes terminal on it) only when the keystore file
+ * exists.  Without keystore.json the keystore was never initialised here or
+ * its filesystem is not mounted: that is the KMS being unavailable, never a
+ * revocation.
+ */
+static aur_kerr not_found_code(struct local_priv *p)
+{
+	if (!p->ks_missing)
+		return AUR_KMS_E_NOT_FOUND;
+	aur_warn("keystore %s has no keystore.json (not initialised, or its filesystem is not mounted): treating the KMS as unavailable",
+		 p->dir);
+	return AUR_KMS_E_UNAVAILABLE;
+}
 
 static int64_t now_of(struct local_priv *p)
 {
@@ -561,6 +578,7 @@ static int ks_begin(struct local_priv *p, struct aur_kms_status *st)
 		return fail(st, AUR_KMS_E_INTERNAL, "lock %s: %s", p->lock, strerror(-r)), r;
 	}
 	r = aur_read_file(p->file, AUR_KEYSTORE_MAX_SIZE, &text, &len);
+	p->ks_missing = r == -ENOENT;
 	if (r == -ENOENT) {
 		memset(&p->ks, 0, sizeof(p->ks));
 		return 0;
@@ -797,7 +815,7 @@ static aur_kerr resolve(struct aur_kms *kms, const char *name, enum use use,
 			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: bad key id in %s", name);
 		k = find_id(&p->ks, id);
 		if (!k || strcmp(k->account, acct) || strcmp(k->region, region))
-			return fail(st, AUR_KMS_E_NOT_FOUND, "Key '%s' does not exist", name);
+			return fail(st, not_found_code(p), "Key '%s' does not exist", name);
 	} else if (aur_str_has_prefix(rest, "alias/")) {
 		struct lalias *a;
 
@@ -814,11 +832,11 @@ static aur_kerr resolve(struct aur_kms *kms, const char *name, enum use use,
 			aur_info("created the default CMK %s (%s) of account %s in %s",
 				 k->id, AUR_DEFAULT_ALIAS, acct, region);
 		} else if (!a) {
-			return fail(st, AUR_KMS_E_NOT_FOUND, "Alias %s is not found", name);
+			return fail(st, not_found_code(p), "Alias %s is not found", name);
 		} else {
 			k = find_id(&p->ks, a->key_id);
 			if (!k)
-				return fail(st, AUR_KMS_E_NOT_FOUND, "Alias %s points to no key", name);
+				return fail(st, not_found_code(p), "Alias %s points to no key", name);
 		}
 	} else {
 		return fail(st, AUR_KMS_E_NOT_FOUND, "Invalid keyId '%s'", name);
@@ -994,7 +1012,7 @@ static aur_kerr unwrap(struct aur_kms *kms, const char *key_id, const struct aur
 	} else {
 		k = find_id(&p->ks, id);
 		if (!k)
-			return fail(st, AUR_KMS_E_NOT_FOUND, "the key %s of this ciphertext does not exist", id);
+			return fail(st, not_found_code(p), "the key %s of this ciphertext does not exist", id);
 		*kout = k;
 		if (strcmp(k->region, kms->region))
 			return fail(st, AUR_KMS_E_INVALID_CIPHERTEXT,

@@ -46,7 +46,7 @@ CASES=(
 	"too few arguments|0 $sz aurora $ok 0 $loop|Not enough arguments"
 	"option count too large|0 $sz aurora $ok 0 $loop 0 2 allow_discards|Invalid number of optional parameters"
 	"option count not a number|0 $sz aurora $ok 0 $loop 0 x allow_discards|Invalid number of optional parameters"
-	"too many options|0 $sz aurora $ok 0 $loop 0 5 allow_discards iv_large_sectors no_read_inline sector_size:512 x|Invalid number of optional parameters"
+	"too many options|0 $sz aurora $ok 0 $loop 0 6 allow_discards iv_large_sectors no_read_inline sector_size:512 write_workqueue x|Invalid number of optional parameters"
 	"too many arguments|0 $sz aurora $ok 0 $loop 0 1 allow_discards extra|Too many arguments"
 	"arguments after offset without count|0 $sz aurora $ok 0 $loop 0 allow_discards|Invalid number of optional parameters"
 )
@@ -70,9 +70,9 @@ ktap_result "no aurora mapping left behind" \
 	"$(dmsetup ls | grep -q aurora-bad; [ $? -ne 0 ]; echo $?)"
 name=$(uniq aurora-good)
 ktap_check "the same key and device make a valid table" \
-	tgt_create "$name" "0 $sz aurora $ok 0 $loop 0 4 no_read_inline allow_discards sector_size:4096 iv_large_sectors"
+	tgt_create "$name" "0 $sz aurora $ok 0 $loop 0 5 write_workqueue no_read_inline allow_discards sector_size:4096 iv_large_sectors"
 ktap_result "table lists the options back" \
-	"$(dmsetup table "$name" | grep -q ' 4 sector_size:4096 iv_large_sectors allow_discards no_read_inline$'; echo $?)"
+	"$(dmsetup table "$name" | grep -q ' 5 sector_size:4096 iv_large_sectors allow_discards no_read_inline write_workqueue$'; echo $?)"
 tgt_remove "$name"
 dmesg_mark
 echo 0 > /dev/null

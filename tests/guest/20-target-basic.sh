@@ -3,7 +3,7 @@
 # large bios, fio --verify, WRITE_ZEROES and discards.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 22
+ktap_plan 24
 dmesg_mark
 
 ktap_check "dm-aurora module loads" tgt_modules
@@ -107,6 +107,16 @@ tgt_read "/dev/mapper/$name2" "$TGT_TMP/r4" $((1024 * 1024)) $((6 * 1024 * 1024)
 ktap_check "no_read_inline (workqueue decryption) round trip" \
 	cmp "$TGT_TMP/p2" "$TGT_TMP/r4"
 tgt_remove "$name2"
+
+name3=$(uniq aurora-wwq)
+ktap_check "write_workqueue mapping created" tgt_create "$name3" \
+	"0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0 2 write_workqueue sector_size:4096"
+ktap_check "write_workqueue: fio --verify, 2 jobs, iodepth 8" \
+	fio --name=wwq --filename="/dev/mapper/$name3" --rw=randwrite \
+	--bsrange=4k-256k --size=3M --offset_increment=3M --numjobs=2 \
+	--direct=1 --ioengine=libaio --iodepth=8 --verify=crc32c \
+	--verify_fatal=1 --randrepeat=0 --output=/dev/stderr
+tgt_remove "$name3"
 
 ktap_check "kernel log has no warnings" tgt_kernel_clean
 exit 0

@@ -277,6 +277,7 @@ int main(void)
 				int cfd = open(img, O_RDWR);
 				struct aur_hdr c;
 
+				alarm(20);	/* a lock never released fails, not hangs */
 				mkhdr(&c);
 				snprintf(c.terminal_reason, sizeof(c.terminal_reason), "writer-%d", i);
 				c.state = AUR_VOL_TERMINAL;
