@@ -98,6 +98,7 @@ rc=$?
 ktap_result "unreachable: agent pass with the keystore gone exits 5 (retry later)" "$([ $rc = 5 ]; echo $?)"
 ktap_check_fails "unreachable: the volume is not terminal" is_terminal "$NAME"
 ktap_check "unreachable: I/O still works" reads_ok "$NAME"
+rm -rf "$ks"  # the empty mount point the agent saw
 mv "$ks.away" "$ks"
 ktap_check "unreachable: KMS back: agent pass succeeds" aurora agent --once
 ktap_check_fails "unreachable: still active" is_terminal "$NAME"
