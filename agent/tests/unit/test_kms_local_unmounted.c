@@ -12,16 +12,7 @@
 
 #include "kms_local.h"
 #include "util.h"
-
-static int n, failed;
-
-static void ok(int cond, const char *desc)
-{
-	n++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n, desc);
-}
+#include "ktap.h"
 
 static struct aur_kms *open_ks(const char *dir)
 {
@@ -49,7 +40,6 @@ int main(void)
 	struct aur_kms *kms;
 	enum aur_kms_err e;
 
-	printf("1..9\n");
 	aur_log_init("test_kms_local_unmounted", false, AUR_LOG_ERR);
 	w = calloc(1, sizeof(*w));
 	if (!w || !mkdtemp(base))
@@ -106,5 +96,5 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	if (system(cmd) != 0)
 		return 1;
-	return failed ? 1 : 0;
+	return ktap_done();
 }

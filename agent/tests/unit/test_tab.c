@@ -4,16 +4,7 @@
 #include <string.h>
 
 #include "tab.h"
-
-static int n, failed;
-
-static void ok(int cond, const char *desc)
-{
-	n++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n, desc);
-}
+#include "ktap.h"
 
 static int parse(struct aur_tab *t, const char *s, char *err, size_t errlen)
 {
@@ -26,7 +17,7 @@ static void bad(const char *text, const char *expect, const char *desc)
 	char err[256] = "";
 	int r = parse(&t, text, err, sizeof(err));
 
-	ok(r < 0 && strstr(err, expect) != NULL, desc);
+	ok(r < 0 && strstr(err, expect) != NULL, "%s", desc);
 	if (r >= 0 || !strstr(err, expect))
 		printf("# got %d '%s', wanted '%s'\n", r, err, expect);
 	aur_tab_free(&t);
@@ -38,7 +29,6 @@ int main(void)
 	const struct aur_tab_entry *e;
 	char err[256];
 
-	printf("1..17\n");
 	ok(parse(&t, "# only a comment\n\n   \n", err, sizeof(err)) == 0 && t.n == 0,
 	   "comments and blank lines give an empty table");
 	aur_tab_free(&t);
@@ -80,5 +70,5 @@ int main(void)
 		   "a NUL byte is refused");
 		aur_tab_free(&t);
 	}
-	return failed ? 1 : 0;
+	return ktap_done();
 }

@@ -13,16 +13,7 @@
 #include <unistd.h>
 
 #include "watch.h"
-
-static int n, failed;
-
-static void ok(int cond, const char *desc)
-{
-	n++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n, desc);
-}
+#include "ktap.h"
 
 #define ARN "arn:aws:kms:us-east-1:111122223333:key/7d0b6ad6-0b1e-4c55-9a7e-1f0a3b9c2d11"
 #define SCRIPT_MAX 16
@@ -189,7 +180,6 @@ int main(void)
 	int fd;
 	unsigned int i, good;
 
-	printf("1..22\n");
 	fd = mkstemp(img);
 	if (fd >= 0)
 		close(fd);
@@ -340,5 +330,5 @@ int main(void)
 		unlink(bad);
 	}
 	unlink(img);
-	return failed ? 1 : 0;
+	return ktap_done();
 }
