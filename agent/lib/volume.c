@@ -351,6 +351,18 @@ int aur_volume_find_open(const char *uuid, struct aur_open_volume *v)
 	return r;
 }
 
+int aur_volume_table(const struct aur_hdr *h, dev_t dev, char *params, size_t len)
+{
+	char desc[AUR_KEY_DESC_MAX], opts[32] = "";
+
+	aur_key_desc(h->uuid, desc);
+	if (h->sector_size != 512)
+		snprintf(opts, sizeof(opts), " 1 sector_size:%u", h->sector_size);
+	return aur_snprintf(params, len, "%s :%d:logon:%s 0 %u:%u %" PRIu64 "%s",
+			    AURORA_DM_CIPHER, AURORA_DM_KEY_SIZE, desc, major(dev), minor(dev),
+			    h->data_offset / 512, opts);
+}
+
 int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 		    unsigned int flags, struct aur_error *err)
 {
@@ -364,7 +376,7 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 	uint64_t size;
 	bool created = false, keyed = false;
 	int32_t serial = 0;
-	char e[400], dmuuid[64], params[512], desc[AUR_KEY_DESC_MAX];
+	char e[400], dmuuid[64], params[512];
 	int fd, r;
 
 	aur_hdr_init(&hr.hdr);
@@ -477,13 +489,7 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 		r = -EIO;
 		goto out;
 	}
-	aur_key_desc(hr.hdr.uuid, desc);
-	snprintf(params, sizeof(params), "%s :%d:logon:%s 0 %u:%u %" PRIu64 "%s",
-		 AURORA_DM_CIPHER, AURORA_DM_KEY_SIZE, desc, major(sb.st_rdev), minor(sb.st_rdev),
-		 hr.hdr.data_offset / 512,
-		 hr.hdr.sector_size != 512 ? (hr.hdr.sector_size == 4096 ? " 1 sector_size:4096" :
-					      hr.hdr.sector_size == 2048 ? " 1 sector_size:2048" :
-					      " 1 sector_size:1024") : "");
+	aur_volume_table(&hr.hdr, sb.st_rdev, params, sizeof(params));
 	r = aur_dm_load(name, hr.hdr.data_size / 512, AUR_DM_TARGET, params, ro);
 	if (r) {
 		aur_error_set(err, AUR_EXIT_KERNEL,

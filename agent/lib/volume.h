@@ -16,6 +16,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "dm.h"
 #include "header.h"
@@ -34,6 +35,12 @@ struct aur_format_opts {
 int aur_volume_format(struct aur_kms *kms, const char *device,
 		      const struct aur_format_opts *o, struct aur_hdr *out,
 		      struct aur_error *err);
+
+/*
+ * The target parameters of a volume on device @dev (after "<start> <len>
+ * aurora"): the keyring reference, never the key.  0 or -ENAMETOOLONG.
+ */
+int aur_volume_table(const struct aur_hdr *h, dev_t dev, char *params, size_t len);
 
 #define AUR_OPEN_READ_ONLY	0x1
 int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,

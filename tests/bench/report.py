@@ -99,6 +99,24 @@ def main():
             if k.endswith('-512-4096') or k.endswith('-512-1024'):
                 md.append(f'- tcrypt xts(aes) {k}: {tcrypt[k]["bytes_per_s"] / 1048576:.0f} MiB/s ({tcrypt[k]["driver"]})')
         md.append('')
+    ac = os.path.join(outdir, 'agent-cost.json')
+    if os.path.exists(ac):
+        with open(ac) as f:
+            a = json.load(f)
+        everything['agent_cost'] = a
+        md.append('### Agent costs (host, embedded KMS)\n')
+        md.append('| what | median | p99 |')
+        md.append('|---|---|---|')
+        md.append(f'| read header + unwrap DEK + build table (`aurora open` before the kernel) '
+                  f'| {a["unwrap_and_table"]["median_us"]:.0f} us | {a["unwrap_and_table"]["p99_us"]:.0f} us |')
+        md.append(f'| one CMK check (DescribeKey + trial Decrypt, per volume and pass) '
+                  f'| {a["cmk_check"]["median_us"]:.0f} us | {a["cmk_check"]["p99_us"]:.0f} us |')
+        md.append('')
+        md.append(f'- a watch pass over {a["volumes"]} volumes: {a["watch_pass_ms"]:.0f} ms; resident memory '
+                  f'{a["rss_kib_after_pass"] / 1024:.1f} MiB after it (peak {a["rss_kib_peak"] / 1024:.1f} MiB), '
+                  f'the daemon\'s code and state with {a["volumes"]} volumes simulated as header images '
+                  '(device-mapper is not available on the host).')
+        md.append('')
     with open(os.path.join(outdir, 'results.json'), 'w') as f:
         json.dump(everything, f, indent=1)
     with open(os.path.join(outdir, 'results.md'), 'w') as f:
