@@ -10,8 +10,8 @@ e.g. moto) and write the framed response back.  Only loopback addresses
 are used at both ends.
 
 Usage: kms-relay.py SOCKET-PATH TARGET-PORT [LOG]
-The relay listens on SOCKET-PATH (QEMU connects to it) and exits when QEMU
-goes away.
+The relay listens on SOCKET-PATH; QEMU connects to it, once per guest boot
+(the harness may boot twice); it runs until killed.
 """
 import http.client
 import os
@@ -56,16 +56,22 @@ def main():
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(1)
-    conn, _ = srv.accept()
+    while True:
+        conn, _ = srv.accept()
+        serve(conn, port, log)
+        conn.close()
+
+
+def serve(conn, port, log):
     f = conn.makefile('rb')
     while True:
         try:
             req = read_request(f)
         except (ValueError, OSError) as e:
             print(f'kms-relay: bad request stream: {e}', file=log, flush=True)
-            break
+            return
         if req is None:
-            break
+            return
         method, path, headers, body = req
         try:
             c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
@@ -83,7 +89,10 @@ def main():
                 continue
             out.append(f'{k}: {v}\r\n'.encode('latin-1'))
         out.append(f'Content-Length: {len(data)}\r\nConnection: keep-alive\r\n\r\n'.encode())
-        conn.sendall(b''.join(out) + data)
+        try:
+            conn.sendall(b''.join(out) + data)
+        except OSError:
+            return
         print(f'kms-relay: {method} {path} -> {status} ({len(data)} bytes)', file=log, flush=True)
 
 
