@@ -9,8 +9,6 @@ configuration file; boto3 cross-checks the wrapped DEK.  Device-mapper is
 not needed (the guest tests cover the mapping).  Flat KTAP on stdout.
 """
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -68,32 +66,12 @@ def main():
         if c and os.access(c, os.X_OK):
             cli = c
             break
-    moto_log = open(os.path.join(tmp, "moto.log"), "w")
-    srv = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                            "-p", str(port)], stdout=moto_log, stderr=moto_log,
-                           env=H.clean_env(), start_new_session=True)
-
-    def stop():
-        if srv.poll() is None:
-            os.killpg(srv.pid, signal.SIGTERM)
-            try:
-                srv.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(srv.pid, signal.SIGKILL)
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(1)))
+    srv = H.MotoServer(tmp, port)
     try:
         drv = build_volume_driver(tmp)
         t.check(cli is not None and drv is not None,
                 f"aurora CLI ({cli}) and the volume driver (libaurora.a) are built")
-        end = time.time() + 30
-        up = False
-        while time.time() < end and srv.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                up = True
-                break
-            except OSError:
-                time.sleep(0.2)
+        up = srv.wait_up()
         t.check(up, f"moto server up on 127.0.0.1:{port}")
         if not cli or not drv or not up:
             return t.finish()
@@ -202,8 +180,7 @@ def main():
                 (r.returncode, r.stdout + r.stderr))
         return t.finish()
     finally:
-        stop()
-        moto_log.close()
+        srv.stop()
         H.rmtree(tmp)
 
 

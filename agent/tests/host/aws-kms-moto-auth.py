@@ -12,12 +12,8 @@ Flat KTAP on stdout, exit 1 on any failure.
 """
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aws_hostlib as H  # noqa: E402
@@ -37,31 +33,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="aur-aws-auth-")
     port = H.free_port()
     url = f"http://127.0.0.1:{port}"
-    moto_log = open(os.path.join(tmp, "moto.log"), "w")
-    srv = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                            "-p", str(port)], stdout=moto_log, stderr=moto_log,
-                           env=H.clean_env(INITIAL_NO_AUTH_ACTION_COUNT=str(SETUP_CALLS)),
-                           start_new_session=True)
-
-    def stop():
-        if srv.poll() is None:
-            os.killpg(srv.pid, signal.SIGTERM)
-            try:
-                srv.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(srv.pid, signal.SIGKILL)
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(1)))
+    srv = H.MotoServer(tmp, port, INITIAL_NO_AUTH_ACTION_COUNT=str(SETUP_CALLS))
     try:
         exe = H.build_driver(tmp)
-        end = time.time() + 30
-        up = False
-        while time.time() < end and srv.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                up = True
-                break
-            except OSError:
-                time.sleep(0.2)
+        up = srv.wait_up()
         t.check(exe is not None and up, "driver built, moto (auth on) up on 127.0.0.1")
         if not exe or not up:
             return t.finish()
@@ -127,8 +102,7 @@ def main():
                 "Decrypt without kms:Decrypt: refused; moto's XML denial is not definitive", r)
         return t.finish()
     finally:
-        stop()
-        moto_log.close()
+        srv.stop()
         H.rmtree(tmp)
 
 

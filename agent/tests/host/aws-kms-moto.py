@@ -10,30 +10,13 @@ moto does not enforce key state on Decrypt or GenerateDataKey: disabled
 and pending-deletion keys are checked through DescribeKey only.  Flat KTAP on stdout, exit 1 on any failure.
 """
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aws_hostlib as H  # noqa: E402
 
 PLAN = 40
-
-
-def wait_port(port, proc, secs=30):
-    end = time.time() + secs
-    while time.time() < end:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.2)
-    return False
 
 
 def main():
@@ -50,23 +33,11 @@ def main():
     env = H.clean_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                       AWS_SESSION_TOKEN="testing-session-token",
                       HOME=tmp)
-    moto_log = open(os.path.join(tmp, "moto.log"), "w")
-    srv = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                            "-p", str(port)], stdout=moto_log, stderr=moto_log,
-                           env=H.clean_env(), start_new_session=True)
-
-    def stop(*_):
-        if srv.poll() is None:
-            os.killpg(srv.pid, signal.SIGTERM)
-            try:
-                srv.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(srv.pid, signal.SIGKILL)
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(1)))
+    srv = H.MotoServer(tmp, port)
     try:
         exe = H.build_driver(tmp)
         t.check(exe is not None, "build the provider test driver (ASan+UBSan)")
-        up = wait_port(port, srv)
+        up = srv.wait_up()
         t.check(up, f"moto server up on 127.0.0.1:{port}")
         if not exe or not up:
             return t.finish()
@@ -248,8 +219,7 @@ def main():
                 "the secret key and the session token never appear in output", r)
         return t.finish()
     finally:
-        stop()
-        moto_log.close()
+        srv.stop()
         H.rmtree(tmp)
 
 

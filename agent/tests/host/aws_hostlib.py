@@ -4,9 +4,11 @@ executable).  Builds aws_kms_driver.c against the provider sources, runs it,
 parses its key=value output, prints flat KTAP."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT = os.environ.get("AURORA_SRC") or os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -114,3 +116,38 @@ class Ktap:
 
 def rmtree(p):
     shutil.rmtree(p, ignore_errors=True)
+
+
+class MotoServer:
+    """moto's server on 127.0.0.1:port (its own process group), stopped by
+    stop() or on SIGTERM; logs to <tmp>/moto.log."""
+
+    def __init__(self, tmp, port, **env):
+        self.port = port
+        self._log = open(os.path.join(tmp, "moto.log"), "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=self._log, stderr=self._log, env=clean_env(**env),
+            start_new_session=True)
+        signal.signal(signal.SIGTERM, lambda *a: (self.stop(), sys.exit(1)))
+
+    def wait_up(self, secs=30):
+        """True once the port accepts connections; False if moto died or
+        did not come up within secs."""
+        end = time.time() + secs
+        while time.time() < end and self.proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return True
+            except OSError:
+                time.sleep(0.2)
+        return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self._log.close()
