@@ -7,8 +7,10 @@
  * otherwise on the target's workqueue.  Writes are encrypted in map() (or on
  * the unbound workqueue with write_workqueue) into a bounce bio whose pages
  * come from a mempool, and the original bio completes from the bounce bio's
- * end_io.  One skcipher request (in the per-bio data)
- * is reused for every data unit of a bio.
+ * end_io.  A bio larger than AURORA_CHUNK_BYTES is converted in chunks by
+ * the handling context and helpers on the other CPUs (aurora_crypt()).  Each
+ * participant has one skcipher request (in the per-bio data), reused for
+ * every data unit it converts.
  *
  * The IV is plain64, as dm-crypt's aes-xts-plain64: the little-endian 64-bit
  * number of the data unit's first 512-byte sector relative to the target
@@ -28,31 +30,55 @@ void aurora_count_terminal(struct aurora_c *ac)
 }
 
 /*
- * Encrypt (@enc) or decrypt the data units of @in from @iter_in into @out
- * from @iter_out (@out may be @in, for in-place decryption).  Task context
- * only: may sleep waiting for an asynchronous cipher.
+ * Chunks per running helper that the submitter leaves to it, so that the
+ * submitter's next bio (its allocation, the device's copy) overlaps with the
+ * end of this one's crypto.
  */
-static blk_status_t aurora_convert(struct aurora_io *io,
-				   struct bio *in, struct bvec_iter iter_in,
-				   struct bio *out, struct bvec_iter iter_out,
-				   bool enc)
+#define AURORA_RESERVE_CHUNKS	2
+
+static struct aurora_part *aurora_part(struct aurora_io *io, unsigned int i)
 {
+	return (void *)((char *)io + AURORA_IO_SIZE + i * io->ac->part_size);
+}
+
+/*
+ * Encrypt (@enc) or decrypt the data units of chunk @k of @io with the
+ * request of @p.  Task context only: may sleep waiting for an asynchronous
+ * cipher.  The SRCU read section that protects the cipher against the
+ * terminal wipe begins and ends here, in the caller's context.
+ */
+static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
+{
+	struct aurora_io *io = p->io;
 	struct aurora_c *ac = io->ac;
-	struct skcipher_request *req = &io->req;
+	struct skcipher_request *req = &p->req;
+	struct bio *in = io->bio;
+	struct bio *out = io->clone ? io->clone : io->bio;
+	struct bvec_iter iter_in = io->iter, iter_out = io->iter_out;
 	unsigned int ss = ac->sector_size;
+	unsigned int skip = k * AURORA_CHUNK_BYTES;
 	bool large = test_bit(AURORA_IV_LARGE, &ac->flags);
-	u64 sector = io->sector + ac->iv_offset;
+	bool enc = io->clone;
+	u64 sector = io->sector + ac->iv_offset + (skip >> SECTOR_SHIFT);
 	struct scatterlist sg_in, sg_out;
 	struct crypto_skcipher *tfm;
 	blk_status_t sts = BLK_STS_OK;
 	DECLARE_CRYPTO_WAIT(wait);
 	int idx, r;
 
+	if (skip) {
+		bio_advance_iter(in, &iter_in, skip);
+		bio_advance_iter(out, &iter_out, skip);
+	}
+	iter_in.bi_size = min_t(unsigned int, iter_in.bi_size,
+				AURORA_CHUNK_BYTES);
+	iter_out.bi_size = iter_in.bi_size;
+
 	idx = srcu_read_lock(&ac->srcu);
 	tfm = srcu_dereference(ac->tfm, &ac->srcu);
 	if (unlikely(!tfm || aurora_is_terminal(ac))) {
 		if (aurora_is_terminal(ac))
-			aurora_count_terminal(ac);
+			WRITE_ONCE(io->terminal, true);
 		sts = BLK_STS_IOERR;
 		goto unlock;
 	}
@@ -76,10 +102,10 @@ static blk_status_t aurora_convert(struct aurora_io *io,
 		sg_set_page(&sg_in, bv_in.bv_page, ss, bv_in.bv_offset);
 		sg_set_page(&sg_out, bv_out.bv_page, ss, bv_out.bv_offset);
 
-		io->iv[0] = cpu_to_le64(large ? sector >> ac->sector_shift :
-					sector);
-		io->iv[1] = 0;
-		skcipher_request_set_crypt(req, &sg_in, &sg_out, ss, io->iv);
+		p->iv[0] = cpu_to_le64(large ? sector >> ac->sector_shift :
+				       sector);
+		p->iv[1] = 0;
+		skcipher_request_set_crypt(req, &sg_in, &sg_out, ss, p->iv);
 		r = enc ? crypto_skcipher_encrypt(req) :
 			  crypto_skcipher_decrypt(req);
 		r = crypto_wait_req(r, &wait);
@@ -92,12 +118,111 @@ static blk_status_t aurora_convert(struct aurora_io *io,
 		bio_advance_iter_single(out, &iter_out, ss);
 		sector += ss >> SECTOR_SHIFT;
 	}
-	/* The request context may hold key-derived state: do not keep it. */
-	memzero_explicit(req->__ctx, ac->reqsize);
 
 unlock:
 	srcu_read_unlock(&ac->srcu, idx);
 	return sts;
+}
+
+/*
+ * Claim and convert chunks of the bio until none is left or one failed.  The
+ * submitter (@reserve > 0) leaves the last @reserve chunks to a helper that
+ * is already running, and returns to issue more I/O meanwhile.
+ */
+static void aurora_part_run(struct aurora_part *p, unsigned int reserve)
+{
+	struct aurora_io *io = p->io;
+	bool used = false;
+	blk_status_t sts;
+	unsigned int k;
+
+	while (!READ_ONCE(io->status)) {
+		if (reserve && READ_ONCE(io->helper_running) &&
+		    io->nr_chunks - min_t(unsigned int, io->nr_chunks,
+					  atomic_read(&io->next_chunk)) <=
+		    reserve)
+			break;
+		k = atomic_inc_return(&io->next_chunk) - 1;
+		if (k >= io->nr_chunks)
+			break;
+		used = true;
+		sts = aurora_convert_chunk(p, k);
+		if (unlikely(sts))
+			cmpxchg(&io->status, BLK_STS_OK, sts);
+	}
+	/* The request context may hold key-derived state: do not keep it. */
+	if (used)
+		memzero_explicit(p->req.__ctx, io->ac->reqsize);
+}
+
+static void aurora_io_done(struct aurora_io *io);
+
+/* Drop @nr participants of @io; the last one completes it. */
+static void aurora_parts_put(struct aurora_io *io, int nr)
+{
+	if (atomic_sub_and_test(nr, &io->parts))
+		aurora_io_done(io);
+}
+
+static void aurora_helper_work(struct work_struct *work)
+{
+	struct aurora_part *p = container_of(work, struct aurora_part, work);
+	struct aurora_io *io = p->io;
+
+	WRITE_ONCE(io->helper_running, true);
+	aurora_part_run(p, 0);
+	aurora_parts_put(io, 1);
+}
+
+/*
+ * Convert the data of @io (io->iter of io->bio into io->iter_out of the
+ * bounce bio for a write, in place for a read), then complete it.  Task
+ * context.  A bio of one chunk is converted right here: no hop, no wakeup.
+ * A larger bio is cut into chunks; helpers are queued on the per-CPU helper
+ * workqueue of the other online CPUs (at most AURORA_MAX_PARTS - 1) and
+ * every participant claims chunks until none is left, so the work spreads
+ * over the CPUs that are free and nobody waits: the last participant to
+ * finish completes the bio.  Helpers that have not started by the time the
+ * submitter runs out of chunks are cancelled; a helper that has started is
+ * left the last chunks (see aurora_part_run()).
+ */
+static void aurora_crypt(struct aurora_io *io)
+{
+	struct aurora_c *ac = io->ac;
+	unsigned int nr_helpers = 0, cancelled = 0, i;
+	int cpu = raw_smp_processor_id();
+	struct aurora_part *p;
+
+	io->nr_chunks = DIV_ROUND_UP(io->iter.bi_size, AURORA_CHUNK_BYTES);
+	atomic_set(&io->next_chunk, 0);
+	io->status = BLK_STS_OK;
+	io->terminal = false;
+	io->helper_running = false;
+
+	if (io->nr_chunks > 1 && ac->nr_parts > 1)
+		nr_helpers = min3(ac->nr_parts, num_online_cpus(),
+				  io->nr_chunks) - 1;
+	atomic_set(&io->parts, 1 + nr_helpers);
+
+	for (i = 1; i <= nr_helpers; i++) {
+		/* Each helper on another online CPU, in turn. */
+		cpu = cpumask_next(cpu, cpu_online_mask);
+		if (cpu >= nr_cpu_ids)
+			cpu = cpumask_first(cpu_online_mask);
+		p = aurora_part(io, i);
+		p->io = io;
+		INIT_WORK(&p->work, aurora_helper_work);
+		queue_work_on(cpu, ac->helper_wq, &p->work);
+	}
+
+	p = aurora_part(io, 0);
+	p->io = io;
+	aurora_part_run(p, nr_helpers * AURORA_RESERVE_CHUNKS);
+
+	for (i = 1; i <= nr_helpers; i++)
+		if (cancel_work(&aurora_part(io, i)->work))
+			cancelled++;
+	aurora_parts_put(io, 1 + cancelled);
 }
 
 /* ---- reads ---- */
@@ -114,15 +239,9 @@ static void aurora_read_done(struct aurora_io *io, blk_status_t sts)
 	bio_endio(bio);
 }
 
-static void aurora_read_decrypt(struct aurora_io *io)
-{
-	aurora_read_done(io, aurora_convert(io, io->bio, io->iter,
-					    io->bio, io->iter, false));
-}
-
 static void aurora_read_work(struct work_struct *work)
 {
-	aurora_read_decrypt(container_of(work, struct aurora_io, work));
+	aurora_crypt(container_of(work, struct aurora_io, work));
 }
 
 static void aurora_read_end_io(struct bio *bio)
@@ -136,7 +255,7 @@ static void aurora_read_end_io(struct bio *bio)
 	}
 	if (!test_bit(AURORA_NO_READ_INLINE, &ac->flags) &&
 	    in_task() && preemptible()) {
-		aurora_read_decrypt(io);
+		aurora_crypt(io);
 		return;
 	}
 	INIT_WORK(&io->work, aurora_read_work);
@@ -214,14 +333,31 @@ static void aurora_write(struct aurora_io *io)
 	struct aurora_c *ac = io->ac;
 	struct bio *bio = io->bio;
 	struct bio *clone;
-	blk_status_t sts;
 
 	clone = aurora_alloc_clone(io, bio->bi_iter.bi_size);
 	clone->bi_iter.bi_sector = ac->start + io->sector;
 	clone->bi_ioprio = bio->bi_ioprio;
+	io->clone = clone;
+	io->iter = bio->bi_iter;
+	io->iter_out = clone->bi_iter;
+	aurora_crypt(io);
+}
 
-	sts = aurora_convert(io, bio, bio->bi_iter, clone, clone->bi_iter,
-			     true);
+/* Every participant is done: finish the read, or submit the write. */
+static void aurora_io_done(struct aurora_io *io)
+{
+	struct aurora_c *ac = io->ac;
+	struct bio *clone = io->clone;
+	struct bio *bio = io->bio;
+	blk_status_t sts = io->status;
+
+	if (unlikely(io->terminal))
+		aurora_count_terminal(ac);
+
+	if (!clone) {
+		aurora_read_done(io, sts);
+		return;
+	}
 	if (unlikely(sts)) {
 		aurora_free_pages(ac, clone);
 		bio_put(clone);
@@ -229,7 +365,6 @@ static void aurora_write(struct aurora_io *io)
 		bio_endio(bio);
 		return;
 	}
-
 	clone->bi_private = io;
 	clone->bi_end_io = aurora_write_end_io;
 	submit_bio_noacct(clone);
@@ -291,6 +426,7 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	io->ac = ac;
 	io->bio = bio;
 	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	io->clone = NULL;
 
 	if (unlikely(!bio->bi_iter.bi_size)) {
 		bio_set_dev(bio, ac->dev->bdev);
@@ -306,6 +442,7 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 		bio_set_dev(bio, ac->dev->bdev);
 		bio->bi_iter.bi_sector = ac->start + io->sector;
 		io->iter = bio->bi_iter;
+		io->iter_out = bio->bi_iter;
 		return DM_MAPIO_REMAPPED;
 	}
 

@@ -207,13 +207,30 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto exit_bioset;
 	}
 
+	/*
+	 * Helpers converting chunks of large bios, queued on other CPUs than
+	 * the submitter's; they never wait for anything but the cipher.
+	 */
+	ac->helper_wq = alloc_workqueue("kaurora_helper/%s",
+					WQ_MEM_RECLAIM | WQ_HIGHPRI |
+					WQ_CPU_INTENSIVE, 0,
+					dm_table_device_name(ti->table));
+	if (!ac->helper_wq) {
+		ti->error = "Cannot allocate workqueue";
+		r = -ENOMEM;
+		goto destroy_wq;
+	}
+
 	r = aurora_key_load(ac, desc, &ti->error);
 	if (r)
-		goto destroy_wq;
+		goto destroy_helper_wq;
 
 	ti->private = ac;
-	ti->per_io_data_size = ALIGN(sizeof(struct aurora_io) + ac->reqsize,
-				     ARCH_KMALLOC_MINALIGN);
+	ac->nr_parts = min_t(unsigned int, num_possible_cpus(),
+			     AURORA_MAX_PARTS);
+	ac->part_size = ALIGN(sizeof(struct aurora_part) + ac->reqsize,
+			      ARCH_KMALLOC_MINALIGN);
+	ti->per_io_data_size = AURORA_IO_SIZE + ac->nr_parts * ac->part_size;
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = test_bit(AURORA_ALLOW_DISCARDS, &ac->flags);
 	ti->num_write_zeroes_bios = 0;
@@ -222,6 +239,8 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	queue_delayed_work(system_wq, &ac->watch, AURORA_WATCH_PERIOD);
 	return 0;
 
+destroy_helper_wq:
+	destroy_workqueue(ac->helper_wq);
 destroy_wq:
 	destroy_workqueue(ac->wq);
 exit_bioset:
@@ -245,6 +264,7 @@ static void aurora_dtr(struct dm_target *ti)
 
 	cancel_delayed_work_sync(&ac->watch);
 	destroy_workqueue(ac->wq);
+	destroy_workqueue(ac->helper_wq);
 	crypto_free_skcipher(rcu_dereference_protected(ac->tfm, 1));
 	key_put(ac->key);
 	kfree(ac->key_desc);

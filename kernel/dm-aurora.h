@@ -12,6 +12,7 @@
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/workqueue.h>
@@ -26,6 +27,14 @@
 #define AURORA_MIN_POOL_PAGES	32
 /* Bios kept in reserve in the bio_set. */
 #define AURORA_MIN_IOS		64
+/*
+ * A bio with more data than this is encrypted or decrypted in chunks of this
+ * size that the submitting context and helpers on other CPUs claim in turn.
+ * A multiple of every data unit size.
+ */
+#define AURORA_CHUNK_BYTES	(32 * 1024)
+/* At most this many contexts (the submitter and helpers) work on one bio. */
+#define AURORA_MAX_PARTS	4
 /* Key state check period while idle. */
 #define AURORA_WATCH_PERIOD	HZ
 
@@ -72,6 +81,9 @@ struct aurora_c {
 
 	struct delayed_work watch;	/* key state polling, terminal wipe */
 	struct workqueue_struct *wq;	/* read decryption, punted writes */
+	struct workqueue_struct *helper_wq; /* chunks of large bios, unbound */
+	unsigned int nr_parts;		/* participants per bio, >= 1 */
+	unsigned int part_size;		/* bytes per struct aurora_part */
 	struct bio_set bs;		/* write bounce bios */
 	mempool_t page_pool;		/* write bounce pages */
 	struct mutex bio_alloc_lock;	/* serializes blocking page allocation */
@@ -79,19 +91,41 @@ struct aurora_c {
 	struct aurora_stats __percpu *stats;
 };
 
-/* Per-bio data (ti->per_io_data_size), followed by the skcipher request. */
-struct aurora_io {
-	struct aurora_c *ac;
-	struct bio *bio;		/* the bio dm gave to map() */
-	sector_t sector;		/* target-relative, 512-byte sectors */
-	struct bvec_iter iter;		/* data of a read, saved at map time */
-	bio_end_io_t *orig_end_io;
-	void *orig_private;
-	struct work_struct work;
+/*
+ * One context working on the crypto of a bio: the submitter (part 0) or a
+ * helper on the target's unbound workqueue.  Each has its own request.
+ */
+struct aurora_part {
+	struct aurora_io *io;
+	struct work_struct work;	/* helpers only */
 	__le64 iv[2];
 	/* must be last: crypto_skcipher_reqsize() bytes of context follow */
 	struct skcipher_request req;
 };
+
+/*
+ * Per-bio data (ti->per_io_data_size), followed at AURORA_IO_SIZE by
+ * ac->nr_parts struct aurora_part of ac->part_size bytes each.
+ */
+struct aurora_io {
+	struct aurora_c *ac;
+	struct bio *bio;		/* the bio dm gave to map() */
+	struct bio *clone;		/* write: the bounce bio */
+	sector_t sector;		/* target-relative, 512-byte sectors */
+	struct bvec_iter iter;		/* data of a read, saved at map time */
+	struct bvec_iter iter_out;	/* data of the bounce bio of a write */
+	bio_end_io_t *orig_end_io;
+	void *orig_private;
+	struct work_struct work;	/* read from atomic context, punted write */
+	unsigned int nr_chunks;		/* AURORA_CHUNK_BYTES each, last shorter */
+	atomic_t next_chunk;		/* next chunk to claim */
+	atomic_t parts;			/* participants still working */
+	blk_status_t status;		/* first error of any chunk */
+	bool terminal;			/* a chunk found the target terminal */
+	bool helper_running;		/* a helper has started on this bio */
+};
+
+#define AURORA_IO_SIZE	ALIGN(sizeof(struct aurora_io), ARCH_KMALLOC_MINALIGN)
 
 /* dm-aurora-crypt.c */
 int aurora_map(struct dm_target *ti, struct bio *bio);
