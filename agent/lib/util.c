@@ -305,22 +305,38 @@ static void jerr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-int aur_json_get_str(struct json_object *o, const char *key, bool required,
-		     const char **out, size_t maxlen, char *err, size_t errlen)
+/*
+ * The value of @key in @o if it has JSON type @type (@what names it for the
+ * message): 1 with *v set; 0 when absent or null and not @required;
+ * -ENOENT or -EINVAL with a message in @err otherwise.
+ */
+static int json_field(struct json_object *o, const char *key, bool required,
+		      enum json_type type, const char *what, struct json_object **v,
+		      char *err, size_t errlen)
 {
-	struct json_object *v;
-
-	*out = NULL;
-	if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
+	if (!o || !json_object_object_get_ex(o, key, v) || json_object_is_type(*v, json_type_null)) {
 		if (!required)
 			return 0;
 		jerr(err, errlen, "missing field \"%s\"", key);
 		return -ENOENT;
 	}
-	if (!json_object_is_type(v, json_type_string)) {
-		jerr(err, errlen, "field \"%s\" is not a string", key);
+	if (!json_object_is_type(*v, type)) {
+		jerr(err, errlen, "field \"%s\" is not %s", key, what);
 		return -EINVAL;
 	}
+	return 1;
+}
+
+int aur_json_get_str(struct json_object *o, const char *key, bool required,
+		     const char **out, size_t maxlen, char *err, size_t errlen)
+{
+	struct json_object *v;
+	int r;
+
+	*out = NULL;
+	r = json_field(o, key, required, json_type_string, "a string", &v, err, errlen);
+	if (r <= 0)
+		return r;
 	if ((size_t)json_object_get_string_len(v) > maxlen ||
 	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
 		jerr(err, errlen, "field \"%s\" is too long or holds NUL", key);
@@ -334,18 +350,12 @@ int aur_json_get_int64(struct json_object *o, const char *key, bool required,
 		       int64_t min, int64_t max, int64_t *out, char *err, size_t errlen)
 {
 	struct json_object *v;
+	int r;
 	int64_t x;
 
-	if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-		if (!required)
-			return 0;
-		jerr(err, errlen, "missing field \"%s\"", key);
-		return -ENOENT;
-	}
-	if (!json_object_is_type(v, json_type_int)) {
-		jerr(err, errlen, "field \"%s\" is not an integer", key);
-		return -EINVAL;
-	}
+	r = json_field(o, key, required, json_type_int, "an integer", &v, err, errlen);
+	if (r <= 0)
+		return r;
 	errno = 0;
 	x = json_object_get_int64(v);
 	if (errno || x < min || x > max) {
@@ -360,17 +370,11 @@ int aur_json_get_bool(struct json_object *o, const char *key, bool required,
 		      bool *out, char *err, size_t errlen)
 {
 	struct json_object *v;
+	int r;
 
-	if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-		if (!required)
-			return 0;
-		jerr(err, errlen, "missing field \"%s\"", key);
-		return -ENOENT;
-	}
-	if (!json_object_is_type(v, json_type_boolean)) {
-		jerr(err, errlen, "field \"%s\" is not a boolean", key);
-		return -EINVAL;
-	}
+	r = json_field(o, key, required, json_type_boolean, "a boolean", &v, err, errlen);
+	if (r <= 0)
+		return r;
 	*out = json_object_get_boolean(v);
 	return 0;
 }
@@ -379,18 +383,12 @@ int aur_json_get_obj(struct json_object *o, const char *key, bool required,
 		     struct json_object **out, char *err, size_t errlen)
 {
 	struct json_object *v;
+	int r;
 
 	*out = NULL;
-	if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-		if (!required)
-			return 0;
-		jerr(err, errlen, "missing field \"%s\"", key);
-		return -ENOENT;
-	}
-	if (!json_object_is_type(v, json_type_object)) {
-		jerr(err, errlen, "field \"%s\" is not an object", key);
-		return -EINVAL;
-	}
+	r = json_field(o, key, required, json_type_object, "an object", &v, err, errlen);
+	if (r <= 0)
+		return r;
 	*out = v;
 	return 0;
 }
@@ -399,18 +397,12 @@ int aur_json_get_array(struct json_object *o, const char *key, bool required,
 		       size_t maxlen, struct json_object **out, char *err, size_t errlen)
 {
 	struct json_object *v;
+	int r;
 
 	*out = NULL;
-	if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-		if (!required)
-			return 0;
-		jerr(err, errlen, "missing field \"%s\"", key);
-		return -ENOENT;
-	}
-	if (!json_object_is_type(v, json_type_array)) {
-		jerr(err, errlen, "field \"%s\" is not an array", key);
-		return -EINVAL;
-	}
+	r = json_field(o, key, required, json_type_array, "an array", &v, err, errlen);
+	if (r <= 0)
+		return r;
 	if (json_object_array_length(v) > maxlen) {
 		jerr(err, errlen, "field \"%s\" has too many elements", key);
 		return -EINVAL;
