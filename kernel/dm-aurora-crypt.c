@@ -225,6 +225,69 @@ static void aurora_crypt(struct aurora_io *io)
 	aurora_parts_put(io, 1 + cancelled);
 }
 
+/* ---- hand-off of small bios (see AURORA_PROBE_PERIOD) ---- */
+
+/*
+ * Queue @io (@size bytes of data) to the async workqueue to run @fn, or
+ * return false to have the caller convert it right away.  Task context.
+ */
+static bool aurora_hand_off(struct aurora_io *io, unsigned int size,
+			    work_func_t fn)
+{
+	struct aurora_c *ac = io->ac;
+	int cpu = raw_smp_processor_id();
+	unsigned int others = num_online_cpus() - 1;
+	struct aurora_pcpu *pc;
+	unsigned long now;
+	int i, n, to;
+
+	/* Large bios are spread over the CPUs by aurora_crypt() itself. */
+	if (!ac->async_wq || !others || size > AURORA_CHUNK_BYTES)
+		return false;
+
+	pc = per_cpu_ptr(ac->pcpu, cpu);
+	n = atomic_read(&pc->handed_off);
+	if (!n && (READ_ONCE(pc->task) != current ||
+		   READ_ONCE(pc->nvcsw) != current->nvcsw)) {
+		now = jiffies;
+		if (time_before(now, READ_ONCE(pc->next_probe)))
+			return false;
+		WRITE_ONCE(pc->next_probe, now + AURORA_PROBE_PERIOD);
+	} else if (n >= AURORA_HANDOFF_BACKLOG * others) {
+		return false;
+	}
+
+	/* The other online CPUs in turn. */
+	to = READ_ONCE(pc->last_cpu);
+	for (i = 0; i < nr_cpu_ids; i++) {
+		to = cpumask_next(to, cpu_online_mask);
+		if (to >= nr_cpu_ids)
+			to = cpumask_first(cpu_online_mask);
+		if (to != cpu)
+			break;
+	}
+	if (to == cpu || to >= nr_cpu_ids)
+		return false;
+	WRITE_ONCE(pc->last_cpu, to);
+	WRITE_ONCE(pc->task, current);
+	WRITE_ONCE(pc->nvcsw, current->nvcsw);
+
+	atomic_inc(&pc->handed_off);
+	this_cpu_inc(ac->stats->handed_off);
+	io->handoff_cpu = cpu;
+	INIT_WORK(&io->work, fn);
+	queue_work_on(to, ac->async_wq, &io->work);
+	return true;
+}
+
+/* @io is about to complete: it no longer counts as handed off. */
+static void aurora_hand_off_done(struct aurora_io *io)
+{
+	if (io->handoff_cpu >= 0)
+		atomic_dec(&per_cpu_ptr(io->ac->pcpu,
+					io->handoff_cpu)->handed_off);
+}
+
 /* ---- reads ---- */
 
 static void aurora_read_done(struct aurora_io *io, blk_status_t sts)
@@ -236,6 +299,7 @@ static void aurora_read_done(struct aurora_io *io, blk_status_t sts)
 	bio->bi_status = sts;
 	if (!sts)
 		this_cpu_inc(io->ac->stats->reads);
+	aurora_hand_off_done(io);
 	bio_endio(bio);
 }
 
@@ -255,7 +319,8 @@ static void aurora_read_end_io(struct bio *bio)
 	}
 	if (!test_bit(AURORA_NO_READ_INLINE, &ac->flags) &&
 	    in_task() && preemptible()) {
-		aurora_crypt(io);
+		if (!aurora_hand_off(io, io->iter.bi_size, aurora_read_work))
+			aurora_crypt(io);
 		return;
 	}
 	INIT_WORK(&io->work, aurora_read_work);
@@ -324,6 +389,7 @@ static void aurora_write_end_io(struct bio *clone)
 	bio_put(clone);
 	if (!sts)
 		this_cpu_inc(ac->stats->writes);
+	aurora_hand_off_done(io);
 	bio->bi_status = sts;
 	bio_endio(bio);
 }
@@ -361,6 +427,7 @@ static void aurora_io_done(struct aurora_io *io)
 	if (unlikely(sts)) {
 		aurora_free_pages(ac, clone);
 		bio_put(clone);
+		aurora_hand_off_done(io);
 		bio->bi_status = sts;
 		bio_endio(bio);
 		return;
@@ -427,6 +494,7 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	io->bio = bio;
 	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
 	io->clone = NULL;
+	io->handoff_cpu = -1;
 
 	if (unlikely(!bio->bi_iter.bi_size)) {
 		bio_set_dev(bio, ac->dev->bdev);
@@ -447,7 +515,9 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	}
 
 	if (likely(in_task() && !test_bit(AURORA_WRITE_WQ, &ac->flags))) {
-		aurora_write(io);
+		if (!aurora_hand_off(io, bio->bi_iter.bi_size,
+				     aurora_write_work))
+			aurora_write(io);
 	} else {
 		INIT_WORK(&io->work, aurora_write_work);
 		queue_work(ac->wq, &io->work);

@@ -174,10 +174,17 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto cleanup_srcu;
 	}
 
+	ac->pcpu = alloc_percpu(struct aurora_pcpu);
+	if (!ac->pcpu) {
+		ti->error = "Cannot allocate per-CPU state";
+		r = -ENOMEM;
+		goto free_stats;
+	}
+
 	r = mempool_init_page_pool(&ac->page_pool, AURORA_MIN_POOL_PAGES, 0);
 	if (r) {
 		ti->error = "Cannot allocate page mempool";
-		goto free_stats;
+		goto free_pcpu;
 	}
 
 	r = bioset_init(&ac->bs, AURORA_MIN_IOS, 0, BIOSET_NEED_BVECS);
@@ -221,9 +228,27 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto destroy_wq;
 	}
 
+	/*
+	 * Small bios handed off to other CPUs by a submitter that keeps
+	 * several in flight (see AURORA_PROBE_PERIOD).  Per CPU and
+	 * concurrency-managed: one worker per CPU runs them one after the
+	 * other, and only the first of a run costs a wakeup.  Pointless with
+	 * one CPU.
+	 */
+	if (num_online_cpus() > 1) {
+		ac->async_wq = alloc_workqueue("kaurora_async/%s",
+					       WQ_MEM_RECLAIM | WQ_HIGHPRI, 0,
+					       dm_table_device_name(ti->table));
+		if (!ac->async_wq) {
+			ti->error = "Cannot allocate workqueue";
+			r = -ENOMEM;
+			goto destroy_helper_wq;
+		}
+	}
+
 	r = aurora_key_load(ac, desc, &ti->error);
 	if (r)
-		goto destroy_helper_wq;
+		goto destroy_async_wq;
 
 	ti->private = ac;
 	ac->nr_parts = min_t(unsigned int, num_possible_cpus(),
@@ -239,6 +264,9 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	queue_delayed_work(system_wq, &ac->watch, AURORA_WATCH_PERIOD);
 	return 0;
 
+destroy_async_wq:
+	if (ac->async_wq)
+		destroy_workqueue(ac->async_wq);
 destroy_helper_wq:
 	destroy_workqueue(ac->helper_wq);
 destroy_wq:
@@ -247,6 +275,8 @@ exit_bioset:
 	bioset_exit(&ac->bs);
 exit_page_pool:
 	mempool_exit(&ac->page_pool);
+free_pcpu:
+	free_percpu(ac->pcpu);
 free_stats:
 	free_percpu(ac->stats);
 cleanup_srcu:
@@ -263,6 +293,8 @@ static void aurora_dtr(struct dm_target *ti)
 	struct aurora_c *ac = ti->private;
 
 	cancel_delayed_work_sync(&ac->watch);
+	if (ac->async_wq)
+		destroy_workqueue(ac->async_wq);
 	destroy_workqueue(ac->wq);
 	destroy_workqueue(ac->helper_wq);
 	crypto_free_skcipher(rcu_dereference_protected(ac->tfm, 1));
@@ -270,6 +302,7 @@ static void aurora_dtr(struct dm_target *ti)
 	kfree(ac->key_desc);
 	bioset_exit(&ac->bs);
 	mempool_exit(&ac->page_pool);
+	free_percpu(ac->pcpu);
 	free_percpu(ac->stats);
 	cleanup_srcu_struct(&ac->srcu);
 	dm_put_device(ti, ac->dev);
@@ -287,6 +320,7 @@ static void aurora_sum_stats(struct aurora_c *ac, struct aurora_stats *sum)
 		sum->reads += READ_ONCE(s->reads);
 		sum->writes += READ_ONCE(s->writes);
 		sum->terminal_eio += READ_ONCE(s->terminal_eio);
+		sum->handed_off += READ_ONCE(s->handed_off);
 	}
 }
 
@@ -316,8 +350,9 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 		aurora_sum_stats(ac, &sum);
 		DMEMIT(" " AURORA_DM_STATUS_READS "%llu "
 		       AURORA_DM_STATUS_WRITES "%llu "
-		       AURORA_DM_STATUS_TERMINAL_EIO "%llu",
-		       sum.reads, sum.writes, sum.terminal_eio);
+		       AURORA_DM_STATUS_TERMINAL_EIO "%llu "
+		       AURORA_DM_STATUS_HANDED_OFF "%llu",
+		       sum.reads, sum.writes, sum.terminal_eio, sum.handed_off);
 		break;
 
 	case STATUSTYPE_TABLE:

@@ -35,6 +35,21 @@
 #define AURORA_CHUNK_BYTES	(32 * 1024)
 /* At most this many contexts (the submitter and helpers) work on one bio. */
 #define AURORA_MAX_PARTS	4
+/*
+ * A bio of one chunk is converted in the task that submitted it (reads: that
+ * completed it), with no hop, unless that task does not wait for its bios:
+ * then handing them off to the other CPUs lets it go on submitting while
+ * they do the crypto.  A task does not wait when it comes back with another
+ * bio without having slept since its last hand-off (or while one of its CPU's
+ * hand-offs is still in flight).  Otherwise one bio per AURORA_PROBE_PERIOD
+ * per CPU is handed off to find that out.
+ */
+#define AURORA_PROBE_PERIOD	(HZ / 10)
+/*
+ * Handed-off bios in flight per other CPU above which the submitter converts
+ * the next one itself: the other CPUs have enough queued to stay busy.
+ */
+#define AURORA_HANDOFF_BACKLOG	4
 /* Key state check period while idle. */
 #define AURORA_WATCH_PERIOD	HZ
 
@@ -54,6 +69,17 @@ struct aurora_stats {
 	u64 reads;		/* read bios completed successfully */
 	u64 writes;		/* write bios completed successfully */
 	u64 terminal_eio;	/* bios failed because the target is terminal */
+	u64 handed_off;		/* small bios handed to the async workqueue */
+};
+
+/* Per-CPU hand-off state (see AURORA_PROBE_PERIOD). */
+struct aurora_pcpu {
+	atomic_t handed_off;		/* bios handed off here, not yet done */
+	unsigned long next_probe;	/* jiffies */
+	int last_cpu;			/* CPU the last one went to */
+	/* The task that handed off the last one (only compared, never used) */
+	const void *task;
+	unsigned long nvcsw;		/* and its voluntary switches then */
 };
 
 /* Per-target context (ti->private). */
@@ -81,7 +107,8 @@ struct aurora_c {
 
 	struct delayed_work watch;	/* key state polling, terminal wipe */
 	struct workqueue_struct *wq;	/* read decryption, punted writes */
-	struct workqueue_struct *helper_wq; /* chunks of large bios, unbound */
+	struct workqueue_struct *helper_wq; /* chunks of large bios, per CPU */
+	struct workqueue_struct *async_wq; /* handed-off bios; NULL on 1 CPU */
 	unsigned int nr_parts;		/* participants per bio, >= 1 */
 	unsigned int part_size;		/* bytes per struct aurora_part */
 	struct bio_set bs;		/* write bounce bios */
@@ -89,6 +116,7 @@ struct aurora_c {
 	struct mutex bio_alloc_lock;	/* serializes blocking page allocation */
 
 	struct aurora_stats __percpu *stats;
+	struct aurora_pcpu __percpu *pcpu;
 };
 
 /*
@@ -116,7 +144,10 @@ struct aurora_io {
 	struct bvec_iter iter_out;	/* data of the bounce bio of a write */
 	bio_end_io_t *orig_end_io;
 	void *orig_private;
-	struct work_struct work;	/* read from atomic context, punted write */
+	struct work_struct work;	/* read from atomic context, punted or
+					 * handed-off bio
+					 */
+	int handoff_cpu;		/* CPU it was handed off from, or -1 */
 	unsigned int nr_chunks;		/* AURORA_CHUNK_BYTES each, last shorter */
 	atomic_t next_chunk;		/* next chunk to claim */
 	atomic_t parts;			/* participants still working */

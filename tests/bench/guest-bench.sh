@@ -69,7 +69,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
 			# shellcheck disable=SC2046
 			out=$(fio --name="$job" --filename="$target" --direct=1 --ioengine=libaio \
 				--time_based --runtime="$RUNTIME" --ramp_time=1 --norandommap \
-				--randrepeat=0 --size="${SIZE_MB}M" --output-format=json \
+				--randrepeat=0 --size="${SIZE_MB}M" --lat_percentiles=1 --output-format=json \
 				$(fio_args "$job") 2>/dev/null)
 			[ "$cfg" != raw ] && dmsetup remove "$name"
 			bw=$(echo "$out" | tr -d '\n ' | grep -o '"bw_bytes":[0-9]*' | cut -d: -f2 | sort -n | tail -n 1)
