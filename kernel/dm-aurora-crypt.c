@@ -8,9 +8,10 @@
  * the unbound workqueue with write_workqueue) into a bounce bio whose pages
  * come from a mempool, and the original bio completes from the bounce bio's
  * end_io.  A bio larger than AURORA_CHUNK_BYTES is converted in chunks by
- * the handling context and helpers on the other CPUs (aurora_crypt()).  Each
- * participant has one skcipher request (in the per-bio data), reused for
- * every data unit it converts.
+ * the handling context and helpers on the other CPUs (aurora_crypt()).  A
+ * smaller bio whose submitter does not wait for it is handed off to another
+ * CPU instead (aurora_hand_off()).  Each participant has one skcipher
+ * request (in the per-bio data), reused for every data unit it converts.
  *
  * The IV is plain64, as dm-crypt's aes-xts-plain64: the little-endian 64-bit
  * number of the data unit's first 512-byte sector relative to the target
