@@ -18,7 +18,7 @@ PREFIX	?= /usr
 DESTDIR	?=
 
 .PHONY: all deps kernel agent modules-all lint check check-host check-guest \
-	vm-test vm-shell demo bench install clean
+	vm-test vm-shell demo bench bench-profile install clean
 
 all: kernel agent
 
@@ -62,6 +62,9 @@ demo:
 
 bench:
 	@./scripts/bench
+
+bench-profile:
+	@./scripts/bench-profile
 
 install:
 	@if [ -f agent/Makefile ]; then $(MAKE) -C agent install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX); fi

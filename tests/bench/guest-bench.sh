@@ -7,49 +7,15 @@
 # tcrypt.  Output: lines 'BENCH <json>' and the tcrypt lines, parsed on the
 # host by tests/bench/report.py.
 set -u
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin DM_DISABLE_UDEV=1
-args=$(cat /proc/cmdline)
-opt() { local v; v=$(echo "$args" | tr ' ' '\n' | sed -n "s/^bench\.$1=//p"); echo "${v:-$2}"; }
+BENCH_TAG=bench
+. /bench/lib.inc
 SIZE_MB=$(opt size_mb 256)
 REPS=$(opt reps 3)
 RUNTIME=$(opt runtime 4)
 JOBS=$(opt jobs "rr4k-qd1,rw4k-qd1,rr4k-qd32,rw4k-qd32,sr1m,sw1m")
 CONFIGS=$(opt configs "raw,crypt-512,crypt-nowq-512,aurora-512,crypt-4k,crypt-nowq-4k,aurora-4k")
 TCRYPT=$(opt tcrypt 1)
-
-log() { echo "# $*"; echo "bench: $*" > /dev/console; }
-modprobe brd rd_nr=1 rd_size=$((SIZE_MB * 1024)) max_part=0 || exit 1
-modprobe dm-crypt && modprobe dm-aurora || exit 1
-dev=/dev/ram0
-sectors=$(blockdev --getsz $dev)
-log "filling $dev ($SIZE_MB MiB) with random data"
-dd if=/dev/urandom of=$dev bs=1M count="$SIZE_MB" oflag=direct 2>/dev/null
-
-desc=aurora-bench:key
-dd if=/dev/urandom bs=64 count=1 2>/dev/null | keyctl padd logon $desc @s >/dev/null || exit 1
-keyref=":64:logon:$desc"
-
-table() {
-	case "$1" in
-	crypt-512)	 echo "0 $sectors crypt aes-xts-plain64 $keyref 0 $dev 0" ;;
-	crypt-nowq-512)	 echo "0 $sectors crypt aes-xts-plain64 $keyref 0 $dev 0 2 no_read_workqueue no_write_workqueue" ;;
-	aurora-512)	 echo "0 $sectors aurora aes-xts-plain64 $keyref 0 $dev 0" ;;
-	crypt-4k)	 echo "0 $sectors crypt aes-xts-plain64 $keyref 0 $dev 0 1 sector_size:4096" ;;
-	crypt-nowq-4k)	 echo "0 $sectors crypt aes-xts-plain64 $keyref 0 $dev 0 3 no_read_workqueue no_write_workqueue sector_size:4096" ;;
-	aurora-4k)	 echo "0 $sectors aurora aes-xts-plain64 $keyref 0 $dev 0 1 sector_size:4096" ;;
-	esac
-}
-
-fio_args() {
-	case "$1" in
-	rr4k-qd1)  echo "--rw=randread --bs=4k --iodepth=1" ;;
-	rw4k-qd1)  echo "--rw=randwrite --bs=4k --iodepth=1" ;;
-	rr4k-qd32) echo "--rw=randread --bs=4k --iodepth=32" ;;
-	rw4k-qd32) echo "--rw=randwrite --bs=4k --iodepth=32" ;;
-	sr1m)	   echo "--rw=read --bs=1M --iodepth=4" ;;
-	sw1m)	   echo "--rw=write --bs=1M --iodepth=4" ;;
-	esac
-}
+bench_setup "$SIZE_MB" || exit 1
 
 IFS=, read -r -a jobs <<< "$JOBS"
 IFS=, read -r -a configs <<< "$CONFIGS"
@@ -63,14 +29,14 @@ for ((rep = 1; rep <= REPS; rep++)); do
 			target=$dev
 			if [ "$cfg" != raw ]; then
 				name=bench-$cfg
-				table "$cfg" | dmsetup create "$name" || { log "dmsetup create $cfg failed"; exit 1; }
+				bench_table "$cfg" | dmsetup create "$name" || { log "dmsetup create $cfg failed"; exit 1; }
 				target=/dev/mapper/$name
 			fi
 			# shellcheck disable=SC2046
 			out=$(fio --name="$job" --filename="$target" --direct=1 --ioengine=libaio \
 				--time_based --runtime="$RUNTIME" --ramp_time=1 --norandommap \
 				--randrepeat=0 --size="${SIZE_MB}M" --lat_percentiles=1 --output-format=json \
-				$(fio_args "$job") 2>/dev/null)
+				$(bench_fio_args "$job") 2>/dev/null)
 			[ "$cfg" != raw ] && dmsetup remove "$name"
 			bw=$(echo "$out" | tr -d '\n ' | grep -o '"bw_bytes":[0-9]*' | cut -d: -f2 | sort -n | tail -n 1)
 			# One compact record: the host extracts the fields it needs.
