@@ -158,6 +158,13 @@ static void aurora_part_run(struct aurora_part *p, unsigned int reserve)
 
 static void aurora_io_done(struct aurora_io *io);
 
+/* The online CPU after @cpu, wrapping around. */
+static int aurora_next_online_cpu(int cpu)
+{
+	cpu = cpumask_next(cpu, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
+}
+
 /* Drop @nr participants of @io; the last one completes it. */
 static void aurora_parts_put(struct aurora_io *io, int nr)
 {
@@ -207,9 +214,7 @@ static void aurora_crypt(struct aurora_io *io)
 
 	for (i = 1; i <= nr_helpers; i++) {
 		/* Each helper on another online CPU, in turn. */
-		cpu = cpumask_next(cpu, cpu_online_mask);
-		if (cpu >= nr_cpu_ids)
-			cpu = cpumask_first(cpu_online_mask);
+		cpu = aurora_next_online_cpu(cpu);
 		p = aurora_part(io, i);
 		p->io = io;
 		INIT_WORK(&p->work, aurora_helper_work);
@@ -261,9 +266,7 @@ static bool aurora_hand_off(struct aurora_io *io, unsigned int size,
 	/* The other online CPUs in turn. */
 	to = READ_ONCE(pc->last_cpu);
 	for (i = 0; i < nr_cpu_ids; i++) {
-		to = cpumask_next(to, cpu_online_mask);
-		if (to >= nr_cpu_ids)
-			to = cpumask_first(cpu_online_mask);
+		to = aurora_next_online_cpu(to);
 		if (to != cpu)
 			break;
 	}
