@@ -11,9 +11,9 @@
  * Status INFO line (STATUSTYPE_INFO, `dmsetup status`), after the usual
  * "<start> <len> aurora" prefix:
  *   active key:loaded|key:wiped reads:<n> writes:<n> terminal_eio:<n>
- *          handed_off:<n>
+ *          handed_off:<n> shared:<n>
  *   terminal <reason> key:wiped reads:<n> writes:<n> terminal_eio:<n>
- *            handed_off:<n>
+ *            handed_off:<n> shared:<n>
  */
 #ifndef AURORA_DM_H
 #define AURORA_DM_H
@@ -22,7 +22,7 @@
 #define AURORA_DM_TARGET_NAME		"aurora"
 /* Target version; bumped on every table, status or message syntax change. */
 #define AURORA_DM_VERSION_MAJOR		1
-#define AURORA_DM_VERSION_MINOR		1
+#define AURORA_DM_VERSION_MINOR		2
 #define AURORA_DM_VERSION_PATCH		0
 
 /* The only cipher specification accepted. */
@@ -56,6 +56,7 @@
 #define AURORA_DM_STATUS_WRITES		"writes:"
 #define AURORA_DM_STATUS_TERMINAL_EIO	"terminal_eio:"
 #define AURORA_DM_STATUS_HANDED_OFF	"handed_off:"
+#define AURORA_DM_STATUS_SHARED		"shared:"
 
 /* Terminal reasons set by the target itself. */
 #define AURORA_DM_REASON_REVOKED	"key-revoked"

@@ -10,7 +10,9 @@
  * end_io.  A bio larger than AURORA_CHUNK_BYTES is converted in chunks by
  * the handling context and helpers on the other CPUs (aurora_crypt()).  A
  * smaller bio whose submitter does not wait for it is handed off to another
- * CPU instead (aurora_hand_off()).  Each participant has one skcipher
+ * CPU instead (aurora_hand_off()); one whose submitter waits for it is
+ * converted by the submitter, sharing its chunks with a helper on a CPU
+ * that is not converting anything for dm-aurora.  Each participant has one skcipher
  * request (in the per-bio data), reused for every data unit it converts.
  *
  * The IV is plain64, as dm-crypt's aes-xts-plain64: the little-endian 64-bit
@@ -22,6 +24,7 @@
 #include <linux/blkdev.h>
 #include <linux/preempt.h>
 #include <linux/scatterlist.h>
+#include <linux/sched/clock.h>
 
 #include "dm-aurora.h"
 
@@ -57,7 +60,7 @@ static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 	struct bio *out = io->clone ? io->clone : io->bio;
 	struct bvec_iter iter_in = io->iter, iter_out = io->iter_out;
 	unsigned int ss = ac->sector_size;
-	unsigned int skip = k * AURORA_CHUNK_BYTES;
+	unsigned int skip = k * io->chunk_bytes;
 	bool large = test_bit(AURORA_IV_LARGE, &ac->flags);
 	bool enc = io->clone;
 	u64 sector = io->sector + ac->iv_offset + (skip >> SECTOR_SHIFT);
@@ -71,8 +74,7 @@ static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 		bio_advance_iter(in, &iter_in, skip);
 		bio_advance_iter(out, &iter_out, skip);
 	}
-	iter_in.bi_size = min_t(unsigned int, iter_in.bi_size,
-				AURORA_CHUNK_BYTES);
+	iter_in.bi_size = min(iter_in.bi_size, io->chunk_bytes);
 	iter_out.bi_size = iter_in.bi_size;
 
 	idx = srcu_read_lock(&ac->srcu);
@@ -128,9 +130,10 @@ unlock:
 /*
  * Claim and convert chunks of the bio until none is left or one failed.  The
  * submitter (@reserve > 0) leaves the last @reserve chunks to a helper that
- * is already running, and returns to issue more I/O meanwhile.
+ * is already running, and returns to issue more I/O meanwhile.  Returns
+ * whether @p converted any chunk.
  */
-static void aurora_part_run(struct aurora_part *p, unsigned int reserve)
+static bool aurora_part_run(struct aurora_part *p, unsigned int reserve)
 {
 	struct aurora_io *io = p->io;
 	bool used = false;
@@ -154,6 +157,7 @@ static void aurora_part_run(struct aurora_part *p, unsigned int reserve)
 	/* The request context may hold key-derived state: do not keep it. */
 	if (used)
 		memzero_explicit(p->req.__ctx, io->ac->reqsize);
+	return used;
 }
 
 static void aurora_io_done(struct aurora_io *io);
@@ -163,6 +167,30 @@ static int aurora_next_online_cpu(int cpu)
 {
 	cpu = cpumask_next(cpu, cpu_online_mask);
 	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
+}
+
+/*
+ * An online CPU other than @cpu, the next after the last one @pc used,
+ * wrapping around; with @idle, only one on which no bio of this target is
+ * being converted.  -1 if there is none.
+ */
+static int aurora_other_cpu(struct aurora_c *ac, struct aurora_pcpu *pc,
+			    int cpu, bool idle)
+{
+	unsigned int i, n = num_online_cpus();
+	int to = READ_ONCE(pc->last_cpu);
+
+	for (i = 0; i < n; i++) {
+		to = aurora_next_online_cpu(to);
+		if (to == cpu || to >= nr_cpu_ids)
+			continue;
+		if (idle &&
+		    atomic_read(&per_cpu_ptr(ac->pcpu, to)->converting))
+			continue;
+		WRITE_ONCE(pc->last_cpu, to);
+		return to;
+	}
+	return -1;
 }
 
 /* Drop @nr participants of @io; the last one completes it. */
@@ -178,43 +206,81 @@ static void aurora_helper_work(struct work_struct *work)
 	struct aurora_io *io = p->io;
 
 	WRITE_ONCE(io->helper_running, true);
-	aurora_part_run(p, 0);
+	if (aurora_part_run(p, 0) && io->shared)
+		this_cpu_inc(io->ac->stats->shared);
 	aurora_parts_put(io, 1);
+}
+
+/*
+ * The helper of a shared bio is still converting when the submitter has no
+ * chunk left: wait for it a little (see AURORA_SHARE_SPIN_NS).
+ */
+static void aurora_wait_helper(struct aurora_io *io)
+{
+	u64 end = local_clock() + AURORA_SHARE_SPIN_NS;
+
+	while (atomic_read(&io->parts) > 1 && local_clock() < end)
+		cpu_relax();
 }
 
 /*
  * Convert the data of @io (io->iter of io->bio into io->iter_out of the
  * bounce bio for a write, in place for a read), then complete it.  Task
- * context.  A bio of one chunk is converted right here: no hop, no wakeup.
- * A larger bio is cut into chunks; helpers are queued on the per-CPU helper
- * workqueue of the other online CPUs (at most AURORA_MAX_PARTS - 1) and
- * every participant claims chunks until none is left, so the work spreads
- * over the CPUs that are free and nobody waits: the last participant to
- * finish completes the bio.  Helpers that have not started by the time the
- * submitter runs out of chunks are cancelled; a helper that has started is
- * left the last chunks (see aurora_part_run()).
+ * context.
+ *
+ * A bio larger than AURORA_CHUNK_BYTES is cut into chunks of that size;
+ * helpers are queued on the per-CPU helper workqueue of the other online
+ * CPUs (at most AURORA_MAX_PARTS - 1) and every participant claims chunks
+ * until none is left, so the work spreads over the CPUs that are free and
+ * nobody waits: the last participant to finish completes the bio.  Helpers
+ * that have not started by the time the submitter runs out of chunks are
+ * cancelled; a helper that has started is left the last chunks (see
+ * aurora_part_run()).
+ *
+ * A smaller bio is converted right here, alone, unless @share (its
+ * submitter waits for it) and another CPU is free: then it is cut into
+ * AURORA_SHARE_CHUNKS chunks claimed by the submitter and one helper there,
+ * and the submitter waits for the helper's last chunk (see
+ * AURORA_SHARE_SPIN_NS).
  */
-static void aurora_crypt(struct aurora_io *io)
+static void aurora_crypt(struct aurora_io *io, bool share)
 {
 	struct aurora_c *ac = io->ac;
+	unsigned int size = io->iter.bi_size, ss = ac->sector_size;
 	unsigned int nr_helpers = 0, cancelled = 0, i;
-	int cpu = raw_smp_processor_id();
+	unsigned int reserve = AURORA_RESERVE_CHUNKS;
+	int cpu = raw_smp_processor_id(), to = -1;
+	struct aurora_pcpu *pc = per_cpu_ptr(ac->pcpu, cpu);
 	struct aurora_part *p;
 
-	io->nr_chunks = DIV_ROUND_UP(io->iter.bi_size, AURORA_CHUNK_BYTES);
+	io->chunk_bytes = AURORA_CHUNK_BYTES;
+	io->shared = false;
+	if (share && size > ss && size <= AURORA_CHUNK_BYTES &&
+	    ac->nr_parts > 1)
+		to = aurora_other_cpu(ac, pc, cpu, true);
+	if (to >= 0) {
+		io->chunk_bytes = max(ss, rounddown(size / AURORA_SHARE_CHUNKS,
+						    ss));
+		io->shared = true;
+		reserve = 0;
+	}
+	io->nr_chunks = DIV_ROUND_UP(size, io->chunk_bytes);
 	atomic_set(&io->next_chunk, 0);
 	io->status = BLK_STS_OK;
 	io->terminal = false;
 	io->helper_running = false;
 
-	if (io->nr_chunks > 1 && ac->nr_parts > 1)
+	if (io->shared)
+		nr_helpers = 1;
+	else if (io->nr_chunks > 1 && ac->nr_parts > 1)
 		nr_helpers = min3(ac->nr_parts, num_online_cpus(),
 				  io->nr_chunks) - 1;
 	atomic_set(&io->parts, 1 + nr_helpers);
+	atomic_inc(&pc->converting);
 
 	for (i = 1; i <= nr_helpers; i++) {
 		/* Each helper on another online CPU, in turn. */
-		cpu = aurora_next_online_cpu(cpu);
+		cpu = io->shared ? to : aurora_next_online_cpu(cpu);
 		p = aurora_part(io, i);
 		p->io = io;
 		INIT_WORK(&p->work, aurora_helper_work);
@@ -223,33 +289,42 @@ static void aurora_crypt(struct aurora_io *io)
 
 	p = aurora_part(io, 0);
 	p->io = io;
-	aurora_part_run(p, nr_helpers * AURORA_RESERVE_CHUNKS);
+	aurora_part_run(p, nr_helpers * reserve);
 
 	for (i = 1; i <= nr_helpers; i++)
 		if (cancel_work(&aurora_part(io, i)->work))
 			cancelled++;
+	if (io->shared && !cancelled)
+		aurora_wait_helper(io);
+	atomic_dec(&pc->converting);
 	aurora_parts_put(io, 1 + cancelled);
 }
 
 /* ---- hand-off of small bios (see AURORA_PROBE_PERIOD) ---- */
 
+enum aurora_handoff {
+	AURORA_HANDED_OFF,	/* queued to another CPU */
+	AURORA_INLINE,		/* to convert right away */
+	AURORA_INLINE_SHARE,	/* the same, by a submitter that waits for it */
+};
+
 /*
  * Queue @io (@size bytes of data) to the async workqueue to run @fn, or
- * return false to have the caller convert it right away.  Task context.
+ * tell the caller to convert it right away.  Task context.
  */
-static bool aurora_hand_off(struct aurora_io *io, unsigned int size,
-			    work_func_t fn)
+static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
+					   unsigned int size, work_func_t fn)
 {
 	struct aurora_c *ac = io->ac;
 	int cpu = raw_smp_processor_id();
 	unsigned int others = num_online_cpus() - 1;
 	struct aurora_pcpu *pc;
 	unsigned long now;
-	int i, n, to;
+	int n, to;
 
 	/* Large bios are spread over the CPUs by aurora_crypt() itself. */
 	if (!ac->async_wq || !others || size > AURORA_CHUNK_BYTES)
-		return false;
+		return AURORA_INLINE;
 
 	pc = per_cpu_ptr(ac->pcpu, cpu);
 	n = atomic_read(&pc->handed_off);
@@ -257,22 +332,16 @@ static bool aurora_hand_off(struct aurora_io *io, unsigned int size,
 		   READ_ONCE(pc->nvcsw) != current->nvcsw)) {
 		now = jiffies;
 		if (time_before(now, READ_ONCE(pc->next_probe)))
-			return false;
+			return AURORA_INLINE_SHARE;
 		WRITE_ONCE(pc->next_probe, now + AURORA_PROBE_PERIOD);
 	} else if (n >= AURORA_HANDOFF_BACKLOG * others) {
-		return false;
+		return AURORA_INLINE;
 	}
 
 	/* The other online CPUs in turn. */
-	to = READ_ONCE(pc->last_cpu);
-	for (i = 0; i < nr_cpu_ids; i++) {
-		to = aurora_next_online_cpu(to);
-		if (to != cpu)
-			break;
-	}
-	if (to == cpu || to >= nr_cpu_ids)
-		return false;
-	WRITE_ONCE(pc->last_cpu, to);
+	to = aurora_other_cpu(ac, pc, cpu, false);
+	if (to < 0)
+		return AURORA_INLINE;
 	WRITE_ONCE(pc->task, current);
 	WRITE_ONCE(pc->nvcsw, current->nvcsw);
 
@@ -281,7 +350,7 @@ static bool aurora_hand_off(struct aurora_io *io, unsigned int size,
 	io->handoff_cpu = cpu;
 	INIT_WORK(&io->work, fn);
 	queue_work_on(to, ac->async_wq, &io->work);
-	return true;
+	return AURORA_HANDED_OFF;
 }
 
 /* @io is about to complete: it no longer counts as handed off. */
@@ -307,15 +376,22 @@ static void aurora_read_done(struct aurora_io *io, blk_status_t sts)
 	bio_endio(bio);
 }
 
+/*
+ * A read completed in atomic context, or punted, or handed off: only in the
+ * last case are the other CPUs known to be busy (see aurora_crypt()).
+ */
 static void aurora_read_work(struct work_struct *work)
 {
-	aurora_crypt(container_of(work, struct aurora_io, work));
+	struct aurora_io *io = container_of(work, struct aurora_io, work);
+
+	aurora_crypt(io, io->handoff_cpu < 0);
 }
 
 static void aurora_read_end_io(struct bio *bio)
 {
 	struct aurora_io *io = bio->bi_private;
 	struct aurora_c *ac = io->ac;
+	enum aurora_handoff h;
 
 	if (unlikely(bio->bi_status)) {
 		aurora_read_done(io, bio->bi_status);
@@ -323,8 +399,9 @@ static void aurora_read_end_io(struct bio *bio)
 	}
 	if (!test_bit(AURORA_NO_READ_INLINE, &ac->flags) &&
 	    in_task() && preemptible()) {
-		if (!aurora_hand_off(io, io->iter.bi_size, aurora_read_work))
-			aurora_crypt(io);
+		h = aurora_hand_off(io, io->iter.bi_size, aurora_read_work);
+		if (h != AURORA_HANDED_OFF)
+			aurora_crypt(io, h == AURORA_INLINE_SHARE);
 		return;
 	}
 	INIT_WORK(&io->work, aurora_read_work);
@@ -398,7 +475,7 @@ static void aurora_write_end_io(struct bio *clone)
 	bio_endio(bio);
 }
 
-static void aurora_write(struct aurora_io *io)
+static void aurora_write(struct aurora_io *io, bool share)
 {
 	struct aurora_c *ac = io->ac;
 	struct bio *bio = io->bio;
@@ -410,7 +487,7 @@ static void aurora_write(struct aurora_io *io)
 	io->clone = clone;
 	io->iter = bio->bi_iter;
 	io->iter_out = clone->bi_iter;
-	aurora_crypt(io);
+	aurora_crypt(io, share);
 }
 
 /* Every participant is done: finish the read, or submit the write. */
@@ -441,9 +518,12 @@ static void aurora_io_done(struct aurora_io *io)
 	submit_bio_noacct(clone);
 }
 
+/* A write punted or handed off: as aurora_read_work(). */
 static void aurora_write_work(struct work_struct *work)
 {
-	aurora_write(container_of(work, struct aurora_io, work));
+	struct aurora_io *io = container_of(work, struct aurora_io, work);
+
+	aurora_write(io, io->handoff_cpu < 0);
 }
 
 /* ---- map ---- */
@@ -452,6 +532,7 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 {
 	struct aurora_c *ac = ti->private;
 	unsigned int ss_mask = (ac->sector_size >> SECTOR_SHIFT) - 1;
+	enum aurora_handoff h;
 	struct aurora_io *io;
 
 	if (unlikely(aurora_is_terminal(ac) || aurora_key_check(ac))) {
@@ -519,9 +600,10 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	}
 
 	if (likely(in_task() && !test_bit(AURORA_WRITE_WQ, &ac->flags))) {
-		if (!aurora_hand_off(io, bio->bi_iter.bi_size,
-				     aurora_write_work))
-			aurora_write(io);
+		h = aurora_hand_off(io, bio->bi_iter.bi_size,
+				    aurora_write_work);
+		if (h != AURORA_HANDED_OFF)
+			aurora_write(io, h == AURORA_INLINE_SHARE);
 	} else {
 		INIT_WORK(&io->work, aurora_write_work);
 		queue_work(ac->wq, &io->work);

@@ -321,6 +321,7 @@ static void aurora_sum_stats(struct aurora_c *ac, struct aurora_stats *sum)
 		sum->writes += READ_ONCE(s->writes);
 		sum->terminal_eio += READ_ONCE(s->terminal_eio);
 		sum->handed_off += READ_ONCE(s->handed_off);
+		sum->shared += READ_ONCE(s->shared);
 	}
 }
 
@@ -351,8 +352,10 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(" " AURORA_DM_STATUS_READS "%llu "
 		       AURORA_DM_STATUS_WRITES "%llu "
 		       AURORA_DM_STATUS_TERMINAL_EIO "%llu "
-		       AURORA_DM_STATUS_HANDED_OFF "%llu",
-		       sum.reads, sum.writes, sum.terminal_eio, sum.handed_off);
+		       AURORA_DM_STATUS_HANDED_OFF "%llu "
+		       AURORA_DM_STATUS_SHARED "%llu",
+		       sum.reads, sum.writes, sum.terminal_eio, sum.handed_off,
+		       sum.shared);
 		break;
 
 	case STATUSTYPE_TABLE:

@@ -50,6 +50,22 @@
  * the next one itself: the other CPUs have enough queued to stay busy.
  */
 #define AURORA_HANDOFF_BACKLOG	4
+/*
+ * A small bio converted in its submitter's context (a task that waits for
+ * it) is cut into about this many chunks of whole data units, and a helper
+ * on another CPU that is not converting for dm-aurora claims them in turn
+ * with the submitter: its latency is then about half the crypto, plus the
+ * helper's wakeup.  A bio of one data unit is not cut.
+ */
+#define AURORA_SHARE_CHUNKS	8
+/*
+ * When the submitter finds no chunk left while the helper still converts
+ * its last one, it waits up to this long for it, so that the bio completes
+ * in the submitter's context rather than waking the submitter from the
+ * other CPU.  A data unit takes well under a microsecond on a CPU with AES
+ * instructions, tens of microseconds emulated.
+ */
+#define AURORA_SHARE_SPIN_NS	(50 * NSEC_PER_USEC)
 /* Key state check period while idle. */
 #define AURORA_WATCH_PERIOD	HZ
 
@@ -70,11 +86,13 @@ struct aurora_stats {
 	u64 writes;		/* write bios completed successfully */
 	u64 terminal_eio;	/* bios failed because the target is terminal */
 	u64 handed_off;		/* small bios handed to the async workqueue */
+	u64 shared;		/* small bios a helper converted a part of */
 };
 
 /* Per-CPU hand-off state (see AURORA_PROBE_PERIOD). */
 struct aurora_pcpu {
 	atomic_t handed_off;		/* bios handed off here, not yet done */
+	atomic_t converting;		/* bios being converted on this CPU */
 	unsigned long next_probe;	/* jiffies */
 	int last_cpu;			/* CPU the last one went to */
 	/* The task that handed off the last one (only compared, never used) */
@@ -148,12 +166,14 @@ struct aurora_io {
 					 * handed-off bio
 					 */
 	int handoff_cpu;		/* CPU it was handed off from, or -1 */
-	unsigned int nr_chunks;		/* AURORA_CHUNK_BYTES each, last shorter */
+	unsigned int chunk_bytes;	/* bytes per chunk */
+	unsigned int nr_chunks;		/* chunk_bytes each, last shorter */
 	atomic_t next_chunk;		/* next chunk to claim */
 	atomic_t parts;			/* participants still working */
 	blk_status_t status;		/* first error of any chunk */
 	bool terminal;			/* a chunk found the target terminal */
 	bool helper_running;		/* a helper has started on this bio */
+	bool shared;			/* a small bio cut for a helper */
 };
 
 #define AURORA_IO_SIZE	ALIGN(sizeof(struct aurora_io), ARCH_KMALLOC_MINALIGN)
