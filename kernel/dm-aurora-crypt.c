@@ -131,14 +131,14 @@ unlock:
  * Claim and convert chunks of the bio until none is left or one failed.  The
  * submitter (@reserve > 0) leaves the last @reserve chunks to a helper that
  * is already running, and returns to issue more I/O meanwhile.  Returns
- * whether @p converted any chunk.
+ * the number of chunks @p converted.
  */
-static bool aurora_part_run(struct aurora_part *p, unsigned int reserve)
+static unsigned int aurora_part_run(struct aurora_part *p,
+				    unsigned int reserve)
 {
 	struct aurora_io *io = p->io;
-	bool used = false;
+	unsigned int k, used = 0;
 	blk_status_t sts;
-	unsigned int k;
 
 	while (!READ_ONCE(io->status)) {
 		if (reserve && READ_ONCE(io->helper_running) &&
@@ -149,7 +149,7 @@ static bool aurora_part_run(struct aurora_part *p, unsigned int reserve)
 		k = atomic_inc_return(&io->next_chunk) - 1;
 		if (k >= io->nr_chunks)
 			break;
-		used = true;
+		used++;
 		sts = aurora_convert_chunk(p, k);
 		if (unlikely(sts))
 			cmpxchg(&io->status, BLK_STS_OK, sts);
@@ -212,6 +212,31 @@ static void aurora_helper_work(struct work_struct *work)
 }
 
 /*
+ * Whether a bio handled on the CPU of @pc may be shared with a helper now
+ * (see AURORA_SHARE_CHUNKS).
+ */
+static bool aurora_share_due(struct aurora_pcpu *pc)
+{
+	return READ_ONCE(pc->share_misses) < AURORA_SHARE_MISSES ||
+	       time_after_eq(jiffies, READ_ONCE(pc->next_share));
+}
+
+/* A bio shared from the CPU of @pc is done: did its helper take part? */
+static void aurora_share_result(struct aurora_pcpu *pc, bool helped)
+{
+	unsigned int misses = READ_ONCE(pc->share_misses);
+
+	if (helped) {
+		WRITE_ONCE(pc->share_misses, 0);
+		return;
+	}
+	if (misses < AURORA_SHARE_MISSES)
+		WRITE_ONCE(pc->share_misses, ++misses);
+	if (misses >= AURORA_SHARE_MISSES)
+		WRITE_ONCE(pc->next_share, jiffies + AURORA_PROBE_PERIOD);
+}
+
+/*
  * The helper of a shared bio is still converting when the submitter has no
  * chunk left: wait for it a little (see AURORA_SHARE_SPIN_NS).
  */
@@ -241,13 +266,14 @@ static void aurora_wait_helper(struct aurora_io *io)
  * submitter waits for it) and another CPU is free: then it is cut into
  * AURORA_SHARE_CHUNKS chunks claimed by the submitter and one helper there,
  * and the submitter waits for the helper's last chunk (see
- * AURORA_SHARE_SPIN_NS).
+ * AURORA_SHARE_SPIN_NS).  Whether the helper took part counts towards
+ * sharing the next bios (aurora_share_due()).
  */
 static void aurora_crypt(struct aurora_io *io, bool share)
 {
 	struct aurora_c *ac = io->ac;
 	unsigned int size = io->iter.bi_size, ss = ac->sector_size;
-	unsigned int nr_helpers = 0, cancelled = 0, i;
+	unsigned int nr_helpers = 0, cancelled = 0, done, i;
 	unsigned int reserve = AURORA_RESERVE_CHUNKS;
 	int cpu = raw_smp_processor_id(), to = -1;
 	struct aurora_pcpu *pc = per_cpu_ptr(ac->pcpu, cpu);
@@ -256,7 +282,7 @@ static void aurora_crypt(struct aurora_io *io, bool share)
 	io->chunk_bytes = AURORA_CHUNK_BYTES;
 	io->shared = false;
 	if (share && size > ss && size <= AURORA_CHUNK_BYTES &&
-	    ac->nr_parts > 1)
+	    ac->nr_parts > 1 && aurora_share_due(pc))
 		to = aurora_other_cpu(ac, pc, cpu, true);
 	if (to >= 0) {
 		io->chunk_bytes = max(ss, rounddown(size / AURORA_SHARE_CHUNKS,
@@ -289,7 +315,9 @@ static void aurora_crypt(struct aurora_io *io, bool share)
 
 	p = aurora_part(io, 0);
 	p->io = io;
-	aurora_part_run(p, nr_helpers * reserve);
+	done = aurora_part_run(p, nr_helpers * reserve);
+	if (io->shared)
+		aurora_share_result(pc, done < io->nr_chunks);
 
 	for (i = 1; i <= nr_helpers; i++)
 		if (cancel_work(&aurora_part(io, i)->work))

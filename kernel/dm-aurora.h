@@ -55,9 +55,14 @@
  * it) is cut into about this many chunks of whole data units, and a helper
  * on another CPU that is not converting for dm-aurora claims them in turn
  * with the submitter: its latency is then about half the crypto, plus the
- * helper's wakeup.  A bio of one data unit is not cut.
+ * helper's wakeup.  A bio of one data unit is not cut.  After
+ * AURORA_SHARE_MISSES bios in a row whose helper woke too late to take any
+ * chunk, a CPU stops sharing until the next probe, one per
+ * AURORA_PROBE_PERIOD: where the cipher is fast, a wakeup costs more than
+ * the work it could take.
  */
 #define AURORA_SHARE_CHUNKS	8
+#define AURORA_SHARE_MISSES	32
 /*
  * When the submitter finds no chunk left while the helper still converts
  * its last one, it waits up to this long for it, so that the bio completes
@@ -93,6 +98,8 @@ struct aurora_stats {
 struct aurora_pcpu {
 	atomic_t handed_off;		/* bios handed off here, not yet done */
 	atomic_t converting;		/* bios being converted on this CPU */
+	unsigned int share_misses;	/* shared bios in a row not helped */
+	unsigned long next_share;	/* jiffies: next probe after as many */
 	unsigned long next_probe;	/* jiffies */
 	int last_cpu;			/* CPU the last one went to */
 	/* The task that handed off the last one (only compared, never used) */

@@ -107,8 +107,10 @@ rm -f "$big"
 # Host check cases on /dev/vda, with a fixed test-only key (bytes 0..63).
 # Layout: a text manifest in the first 64 KiB; case i at 1 MiB + i * 1 MiB:
 # ciphertext region (256 KiB + device offset slack) at +0, plaintext copy at
-# +512 KiB.  Each case is written through the target on /dev/vda (virtio:
-# completions in interrupt context, so reads decrypt on the workqueue).
+# +512 KiB.  Each case is written through the target on /dev/vda 16 KiB at
+# a time (queue depth 1: the submitter shares the data units of each bio
+# with a helper) and read back 64 KiB at a time (virtio: completions in interrupt context, so reads decrypt on the
+# workqueue).
 fixed=$TGT_TMP/fixed.key
 printf "$(printf '\\x%02x' $(seq 0 63))" > "$fixed"
 read -r fdesc _ < <(tgt_key hostcheck "$fixed")
@@ -126,7 +128,8 @@ for c in "${COMBOS[@]}"; do
 	a=$(uniq vda)
 	tgt_rand "$TGT_TMP/ph" 256
 	if dmsetup create "$a" --table "0 $HLEN aurora aes-xts-plain64 :64:logon:$fdesc $ivo /dev/vda $start $opts" >&2 &&
-	   tgt_write "/dev/mapper/$a" "$TGT_TMP/ph" &&
+	   dd if="$TGT_TMP/ph" of="/dev/mapper/$a" bs=16k oflag=direct \
+		conv=notrunc status=none >&2 &&
 	   tgt_read "/dev/mapper/$a" "$TGT_TMP/rh" $((HLEN * 512)) &&
 	   cmp "$TGT_TMP/ph" "$TGT_TMP/rh" >&2 &&
 	   tgt_write /dev/vda "$TGT_TMP/ph" "$plain"; then
