@@ -55,6 +55,15 @@ def med(runs, job, cfg, key):
     return statistics.median(v) if v else None
 
 
+def paired(runs, job, a_cfg, b_cfg, key):
+    """Ratios a/b of the runs of one round, one per round that has both."""
+    by = {}
+    for r in runs:
+        if r['job'] == job and r['config'] in (a_cfg, b_cfg) and r[key]:
+            by.setdefault(r['rep'], {})[r['config']] = r[key]
+    return [v[a_cfg] / v[b_cfg] for _, v in sorted(by.items()) if len(v) == 2]
+
+
 def main():
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
@@ -91,6 +100,37 @@ def main():
             cells.append(f'{lim:.2f}x' if lim else '-')
             md.append('| ' + ' | '.join(cells) + ' |')
         md.append('')
+        # Ratios within each round: the guest's speed drifts from round to
+        # round (it moves every configuration alike), which a ratio of
+        # medians over all rounds does not cancel.
+        md.append('Per-round ratios, dm-aurora / the best dm-crypt configuration of the table above, in the '
+                  'same round: median (lowest-highest) over the rounds; p99 at QD1: lower is better.\n')
+        md.append('| job | 512 | 4k |')
+        md.append('|---|---|---|')
+        per_round = {}
+        for job in JOBS:
+            key = 'bw_bytes' if job.startswith('s') else 'iops'
+            cells = [job]
+            for ss in ('512', '4k'):
+                cands = [c for c in (f'crypt-{ss}', f'crypt-nowq-{ss}') if med(runs, job, c, key)]
+                best = max(cands, key=lambda c: med(runs, job, c, key)) if cands else None
+                r = paired(runs, job, f'aurora-{ss}', best, key) if best else []
+                per_round[f'{job}/{ss}'] = {'against': best, 'ratios': r}
+                cells.append(f'**{statistics.median(r):.2f}x** ({min(r):.2f}-{max(r):.2f}) vs {best}'
+                             if r else '-')
+            md.append('| ' + ' | '.join(cells) + ' |')
+        for job in ('rr4k-qd1', 'rw4k-qd1'):
+            cells = [job + ' p99']
+            for ss in ('512', '4k'):
+                cands = [c for c in (f'crypt-{ss}', f'crypt-nowq-{ss}') if med(runs, job, c, 'p99_us')]
+                best = min(cands, key=lambda c: med(runs, job, c, 'p99_us')) if cands else None
+                r = paired(runs, job, f'aurora-{ss}', best, 'p99_us') if best else []
+                per_round[f'{job}-p99/{ss}'] = {'against': best, 'ratios': r}
+                cells.append(f'**{statistics.median(r):.2f}x** ({min(r):.2f}-{max(r):.2f}) vs {best}'
+                             if r else '-')
+            md.append('| ' + ' | '.join(cells) + ' |')
+        md.append('')
+        everything[kver]['per_round_ratios'] = per_round
         md.append('p99 total latency (submission to completion) at 4 KiB QD1 (us, median of runs):\n')
         md.append('| job | dm-crypt 512 | dm-crypt nowq 512 | dm-aurora 512 | dm-crypt 4k | dm-crypt nowq 4k | dm-aurora 4k |')
         md.append('|---|---|---|---|---|---|---|')
