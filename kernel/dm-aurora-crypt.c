@@ -154,6 +154,9 @@ static unsigned int aurora_part_run(struct aurora_part *p,
 		sts = aurora_convert_chunk(p, k);
 		if (unlikely(sts))
 			cmpxchg(&io->status, BLK_STS_OK, sts);
+		/* A large bio takes a while where the cipher is slow. */
+		if (!io->shared)
+			cond_resched();
 	}
 	/* The request context may hold key-derived state: do not keep it. */
 	if (used)
