@@ -17,6 +17,35 @@ CONFIGS=$(opt configs "raw,crypt-512,crypt-nowq-512,aurora-512,crypt-4k,crypt-no
 TCRYPT=$(opt tcrypt 1)
 bench_setup "$SIZE_MB" || exit 1
 
+# cpu_sampler: the aggregate 'cpu' line of /proc/stat, after the time in ms,
+# every 0.25 s until killed.
+cpu_sampler() {
+	local l
+	while :; do
+		read -r l < /proc/stat
+		echo "$((${EPOCHREALTIME/./} / 1000)) $l"
+		sleep 0.25
+	done
+}
+
+# cpu_busy LOG END_MS SPAN_MS: the share of all CPUs' time (0-1) that was not
+# idle between the first and the last sample of LOG within the SPAN_MS
+# before END_MS (fio's measured span), or null if there are too few.
+cpu_busy() {
+	awk -v end="$2" -v span="$3" '
+	$1 >= end - span && $1 <= end {
+		tot = 0
+		for (i = 3; i <= 10 && i <= NF; i++) tot += $i
+		idle = $6 + $7
+		if (!n++) { t0 = tot; i0 = idle }
+		t1 = tot; i1 = idle
+	}
+	END {
+		if (n < 2 || t1 <= t0) print "null"
+		else printf "%.4f\n", 1 - (i1 - i0) / (t1 - t0)
+	}' "$1"
+}
+
 IFS=, read -r -a jobs <<< "$JOBS"
 IFS=, read -r -a configs <<< "$CONFIGS"
 n=${#configs[@]}
@@ -32,16 +61,24 @@ for ((rep = 1; rep <= REPS; rep++)); do
 				bench_table "$cfg" | dmsetup create "$name" || { log "dmsetup create $cfg failed"; exit 1; }
 				target=/dev/mapper/$name
 			fi
+			cpu_sampler > /tmp/cpu.log &
+			spid=$!
 			# shellcheck disable=SC2046
 			out=$(fio --name="$job" --filename="$target" --direct=1 --ioengine=libaio \
 				--time_based --runtime="$RUNTIME" --ramp_time=1 --norandommap \
 				--randrepeat=0 --size="${SIZE_MB}M" --lat_percentiles=1 --output-format=json \
 				$(bench_fio_args "$job") 2>/dev/null)
+			kill "$spid"
+			wait "$spid" 2>/dev/null
 			[ "$cfg" != raw ] && dmsetup remove "$name"
-			bw=$(echo "$out" | tr -d '\n ' | grep -o '"bw_bytes":[0-9]*' | cut -d: -f2 | sort -n | tail -n 1)
+			flat=$(echo "$out" | tr -d '\n ')
+			bw=$(echo "$flat" | grep -o '"bw_bytes":[0-9]*' | cut -d: -f2 | sort -n | tail -n 1)
+			end=$(echo "$flat" | grep -o '"timestamp_ms":[0-9]*' | head -n 1 | cut -d: -f2)
+			span=$(echo "$flat" | grep -o '"job_runtime":[0-9]*' | head -n 1 | cut -d: -f2)
+			busy=$(cpu_busy /tmp/cpu.log "${end:-0}" "${span:-0}")
 			# One compact record: the host extracts the fields it needs.
-			printf 'BENCH {"rep":%d,"job":"%s","config":"%s","fio":%s}\n' \
-				"$rep" "$job" "$cfg" "$(echo "$out" | tr -d '\n')"
+			printf 'BENCH {"rep":%d,"job":"%s","config":"%s","cpu_busy":%s,"fio":%s}\n' \
+				"$rep" "$job" "$cfg" "$busy" "$(echo "$out" | tr -d '\n')"
 			log "rep $rep $job $cfg: $((${bw:-0} / 1048576)) MiB/s"
 		done
 	done

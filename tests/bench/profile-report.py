@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Group the guest's perf samples (tests/bench/guest-profile.sh) by where
 they fell and print, per job, the CPU time per I/O of each configuration by
-category, and the bound it puts on dm-aurora against dm-crypt nowq.
+category, and the bound it puts on dm-aurora against the dm-crypt
+configuration profiled for the same job.
 
 Usage: profile-report.py OUT.md RUN-OUTPUT [KVER:RUN-OUTPUT...]
 """
@@ -88,9 +89,11 @@ def report(kver, runs):
                       ' | '.join(f'{us_per_io(r, r["cat"].get(k, 0)):.1f}' for k in ORDER) + ' |')
         md.append('')
         for ss in ('4k', '512'):
-            a, d = f'aurora-{ss}', f'crypt-nowq-{ss}'
-            if a not in busy or d not in busy:
+            a = f'aurora-{ss}'
+            d = next((c for c in (f'crypt-nowq-{ss}', f'crypt-{ss}') if c in busy), None)
+            if a not in busy or not d:
                 continue
+            dname = 'dm-crypt nowq' if 'nowq' in d else 'dm-crypt (default)'
             # What a target can change about a QD1 I/O: its own code, dm
             # core's, and (generously) all of the block layer's.  The rest
             # (cipher, copy, syscalls, fio, clock reads) is the same work
@@ -102,10 +105,10 @@ def report(kver, runs):
                 tot = sum(v for k, v in r['cat'].items() if k != 'idle') or 1
                 own[c] = sum(r['cat'].get(k, 0) for k in (mod, 'dm core', 'block layer')) / tot
             md.append(f'- {ss} sectors: the target module, dm core and the whole block layer are '
-                      f'{100 * own[d]:.1f}% of dm-crypt nowq\'s CPU time per I/O and '
+                      f'{100 * own[d]:.1f}% of {dname}\'s CPU time per I/O and '
                       f'{100 * own[a]:.1f}% of dm-aurora\'s; the rest is the same work for '
-                      f'both. A target whose own path cost nothing would be at most '
-                      f'**{1 / (1 - own[d]):.2f}x** dm-crypt nowq '
+                      f'both. At the same CPU use, a target whose own path cost nothing would be '
+                      f'at most **{1 / (1 - own[d]):.2f}x** {dname} '
                       f'(measured here: {busy[d] / busy[a]:.2f}x in CPU time per I/O).')
         md.append('')
         for c in cfgs:
@@ -119,7 +122,7 @@ def report(kver, runs):
 
 def main():
     out = sys.argv[1]
-    md = ['# Where the CPU time of a 4 KiB I/O goes (perf in the guest)\n',
+    md = ['# Where the CPU time of an I/O goes (perf in the guest)\n',
           'perf record -a on the cpu-clock event (TCG has no PMU) for the steady state of each '
           'fio run (after its start-up and a 2 s ramp); samples grouped by symbol; I/Os in the '
           'window from fio\'s IOPS over the same span. TCG figures are emulated: the shares carry, the absolute '

@@ -36,7 +36,8 @@ def parse(path):
                 pct = side.get('lat_ns', {}).get('percentile', {})
                 runs.append({'rep': rec['rep'], 'job': rec['job'], 'config': rec['config'],
                              'bw_bytes': side['bw_bytes'], 'iops': side['iops'],
-                             'p99_us': pct.get('99.000000', 0) / 1000.0})
+                             'p99_us': pct.get('99.000000', 0) / 1000.0,
+                             'cpu_busy': rec.get('cpu_busy')})
             elif line.startswith('TCRYPT '):
                 m = TC.search(line)
                 if m:
@@ -72,11 +73,12 @@ def main():
         kver, path = arg.split(':', 1)
         runs, tcrypt = parse(path)
         everything[kver] = {'runs': runs, 'tcrypt_xts_aes': tcrypt}
+        jobs = [j for j in JOBS if any(r['job'] == j for r in runs)]
         md.append(f'### Kernel {kver}\n')
         md.append('| job | raw | dm-crypt 512 | dm-crypt nowq 512 | dm-aurora 512 | aurora/crypt-best 512 '
                   '| dm-crypt 4k | dm-crypt nowq 4k | dm-aurora 4k | aurora/crypt-best 4k | aurora 4k / cipher |')
         md.append('|' + '---|' * 11)
-        for job in JOBS:
+        for job in jobs:
             unit = 'MiB/s' if job.startswith('s') else 'IOPS'
             key = 'bw_bytes' if unit == 'MiB/s' else 'iops'
             div = 1048576 if unit == 'MiB/s' else 1
@@ -108,8 +110,9 @@ def main():
         md.append('| job | 512 | 4k |')
         md.append('|---|---|---|')
         per_round = {}
-        rows = [(job, job, 'bw_bytes' if job.startswith('s') else 'iops', max) for job in JOBS]
-        rows += [(job, job + ' p99', 'p99_us', min) for job in ('rr4k-qd1', 'rw4k-qd1')]
+        qd1 = [j for j in ('rr4k-qd1', 'rw4k-qd1') if j in jobs]
+        rows = [(job, job, 'bw_bytes' if job.startswith('s') else 'iops', max) for job in jobs]
+        rows += [(job, job + ' p99', 'p99_us', min) for job in qd1]
         for job, label, key, pick in rows:
             cells = [label]
             for ss in ('512', '4k'):
@@ -123,13 +126,30 @@ def main():
             md.append('| ' + ' | '.join(cells) + ' |')
         md.append('')
         everything[kver]['per_round_ratios'] = per_round
-        md.append('p99 total latency (submission to completion) at 4 KiB QD1 (us, median of runs):\n')
-        md.append('| job | dm-crypt 512 | dm-crypt nowq 512 | dm-aurora 512 | dm-crypt 4k | dm-crypt nowq 4k | dm-aurora 4k |')
-        md.append('|---|---|---|---|---|---|---|')
-        for job in ('rr4k-qd1', 'rw4k-qd1'):
-            cells = [job] + [f'{med(runs, job, c, "p99_us") or 0:.0f}' for c in CONFIGS[1:]]
-            md.append('| ' + ' | '.join(cells) + ' |')
-        md.append('')
+        heads = '| job | dm-crypt 512 | dm-crypt nowq 512 | dm-aurora 512 | dm-crypt 4k | dm-crypt nowq 4k | dm-aurora 4k |'
+        if qd1:
+            md.append('p99 total latency (submission to completion) at 4 KiB QD1 (us, median of runs):\n')
+            md.append(heads)
+            md.append('|---|---|---|---|---|---|---|')
+            for job in qd1:
+                cells = [job] + [f'{med(runs, job, c, "p99_us") or 0:.0f}' for c in CONFIGS[1:]]
+                md.append('| ' + ' | '.join(cells) + ' |')
+            md.append('')
+        # How much of the two vCPUs each configuration kept busy: where a
+        # job saturates them, throughput is CPU time per byte, not waiting.
+        busy = [r for r in runs if r['cpu_busy'] is not None]
+        if busy:
+            md.append('CPU busy: the share of all vCPUs\' time that was not idle during fio\'s measured '
+                      'span (/proc/stat, median of runs; 100% = every vCPU busy):\n')
+            md.append(heads)
+            md.append('|---|---|---|---|---|---|---|')
+            for job in jobs:
+                cells = [job]
+                for c in CONFIGS[1:]:
+                    v = med(busy, job, c, 'cpu_busy')
+                    cells.append(f'{100 * v:.0f}%' if v is not None else '-')
+                md.append('| ' + ' | '.join(cells) + ' |')
+            md.append('')
         for k in sorted(tcrypt):
             if k.endswith('-512-4096') or k.endswith('-512-1024'):
                 md.append(f'- tcrypt xts(aes) {k}: {tcrypt[k]["bytes_per_s"] / 1048576:.0f} MiB/s ({tcrypt[k]["driver"]})')
@@ -161,7 +181,7 @@ def main():
     with open(dat, 'w') as f:
         for kver, d in everything.items():
             f.write(f'# {kver}\njob ' + ' '.join(CONFIGS) + '\n')
-            for job in JOBS:
+            for job in [j for j in JOBS if any(r['job'] == j for r in d['runs'])]:
                 vals = [med(d['runs'], job, c, 'bw_bytes') or 0 for c in CONFIGS]
                 f.write(job + ' ' + ' '.join(f'{v / 1048576:.1f}' for v in vals) + '\n')
             f.write('\n\n')
