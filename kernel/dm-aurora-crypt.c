@@ -442,19 +442,111 @@ static void aurora_read_end_io(struct bio *bio)
 
 /* ---- writes ---- */
 
-static void aurora_free_pages(struct aurora_c *ac, struct bio *clone)
+/* Free the pages on @list (page->lru) to the mempool. */
+static void aurora_pages_free(struct aurora_c *ac, struct list_head *list)
 {
-	struct bvec_iter_all iter_all;
-	struct bio_vec *bv;
+	struct page *page, *tmp;
 
-	bio_for_each_segment_all(bv, clone, iter_all)
-		mempool_free(bv->bv_page, &ac->page_pool);
+	list_for_each_entry_safe(page, tmp, list, lru) {
+		list_del(&page->lru);
+		mempool_free(page, &ac->page_pool);
+	}
+}
+
+/* Free every kept page (see AURORA_PAGE_CACHE_MAX). */
+void aurora_pages_release(struct aurora_c *ac)
+{
+	unsigned long irqflags;
+	LIST_HEAD(list);
+
+	spin_lock_irqsave(&ac->page_lock, irqflags);
+	list_splice_init(&ac->pages, &list);
+	ac->nr_pages = 0;
+	spin_unlock_irqrestore(&ac->page_lock, irqflags);
+	aurora_pages_free(ac, &list);
+}
+
+/* Release the kept pages once no write has taken one for a while. */
+void aurora_page_trim(struct work_struct *work)
+{
+	struct aurora_c *ac = container_of(to_delayed_work(work),
+					   struct aurora_c, page_trim);
+	unsigned long idle = READ_ONCE(ac->page_taken) + AURORA_PAGE_CACHE_IDLE;
+
+	if (time_before(jiffies, idle)) {
+		queue_delayed_work(system_wq, &ac->page_trim, idle - jiffies);
+		return;
+	}
+	aurora_pages_release(ac);
 }
 
 /*
- * Allocate a bounce bio of @size bytes.  First try without blocking; if the
- * pool runs dry, retry blocking under a mutex so that concurrent writers
- * each holding part of the pool cannot deadlock (as dm-crypt does).
+ * Free the pages of a bounce bio: keep them for the next writes while the
+ * mempool's reserve is full and fewer than AURORA_PAGE_CACHE_MAX are kept.
+ * Any context.
+ */
+static void aurora_free_pages(struct aurora_c *ac, struct bio *clone)
+{
+	struct bvec_iter_all iter_all;
+	unsigned long irqflags;
+	struct bio_vec *bv;
+	unsigned int n = 0;
+	LIST_HEAD(other);
+	LIST_HEAD(list);
+
+	/* Only pages nobody else holds (the device is done with them). */
+	bio_for_each_segment_all(bv, clone, iter_all) {
+		if (page_ref_count(bv->bv_page) == 1) {
+			list_add(&bv->bv_page->lru, &list);
+			n++;
+		} else {
+			list_add(&bv->bv_page->lru, &other);
+		}
+	}
+	aurora_pages_free(ac, &other);
+	if (!n)
+		return;
+	if (READ_ONCE(ac->page_pool.curr_nr) < ac->page_pool.min_nr) {
+		/* Refill the reserve first: a writer may be waiting on it. */
+		aurora_pages_free(ac, &list);
+		return;
+	}
+	spin_lock_irqsave(&ac->page_lock, irqflags);
+	if (ac->nr_pages + n <= AURORA_PAGE_CACHE_MAX) {
+		list_splice_init(&list, &ac->pages);
+		ac->nr_pages += n;
+	}
+	spin_unlock_irqrestore(&ac->page_lock, irqflags);
+	if (list_empty(&list))
+		queue_delayed_work(system_wq, &ac->page_trim,
+				   AURORA_PAGE_CACHE_IDLE);
+	else
+		aurora_pages_free(ac, &list);
+}
+
+/* Move up to @nr kept pages to @list; returns how many. */
+static unsigned int aurora_pages_take(struct aurora_c *ac,
+				      struct list_head *list, unsigned int nr)
+{
+	unsigned long irqflags;
+	unsigned int i;
+
+	if (!READ_ONCE(ac->nr_pages))
+		return 0;
+	spin_lock_irqsave(&ac->page_lock, irqflags);
+	for (i = 0; i < nr && !list_empty(&ac->pages); i++)
+		list_move(ac->pages.next, list);
+	ac->nr_pages -= i;
+	WRITE_ONCE(ac->page_taken, jiffies);
+	spin_unlock_irqrestore(&ac->page_lock, irqflags);
+	return i;
+}
+
+/*
+ * Allocate a bounce bio of @size bytes: kept pages first, then from the
+ * mempool.  First try without blocking; if the pool runs dry, retry
+ * blocking under a mutex so that concurrent writers each holding part of
+ * the pool cannot deadlock (as dm-crypt does).
  */
 static struct bio *aurora_alloc_clone(struct aurora_io *io, unsigned int size)
 {
@@ -464,6 +556,7 @@ static struct bio *aurora_alloc_clone(struct aurora_io *io, unsigned int size)
 	unsigned int i, remaining;
 	struct bio *clone;
 	struct page *page;
+	LIST_HEAD(kept);
 
 retry:
 	if (gfp & __GFP_DIRECT_RECLAIM)
@@ -471,11 +564,16 @@ retry:
 
 	clone = bio_alloc_bioset(ac->dev->bdev, nr, io->bio->bi_opf, GFP_NOIO,
 				 &ac->bs);
+	aurora_pages_take(ac, &kept, nr);
 	remaining = size;
 	for (i = 0; i < nr; i++) {
 		unsigned int len = min_t(unsigned int, remaining, PAGE_SIZE);
 
-		page = mempool_alloc(&ac->page_pool, gfp);
+		page = list_first_entry_or_null(&kept, struct page, lru);
+		if (page)
+			list_del(&page->lru);
+		else
+			page = mempool_alloc(&ac->page_pool, gfp);
 		if (!page) {
 			aurora_free_pages(ac, clone);
 			bio_put(clone);

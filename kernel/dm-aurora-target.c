@@ -109,6 +109,9 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ac->sector_size = 1 << SECTOR_SHIFT;
 	mutex_init(&ac->key_lock);
 	mutex_init(&ac->bio_alloc_lock);
+	spin_lock_init(&ac->page_lock);
+	INIT_LIST_HEAD(&ac->pages);
+	INIT_DELAYED_WORK(&ac->page_trim, aurora_page_trim);
 	spin_lock_init(&ac->reason_lock);
 	INIT_DELAYED_WORK(&ac->watch, aurora_watch_fn);
 
@@ -301,6 +304,8 @@ static void aurora_dtr(struct dm_target *ti)
 	key_put(ac->key);
 	kfree(ac->key_desc);
 	bioset_exit(&ac->bs);
+	cancel_delayed_work_sync(&ac->page_trim);
+	aurora_pages_release(ac);
 	mempool_exit(&ac->page_pool);
 	free_percpu(ac->pcpu);
 	free_percpu(ac->stats);
