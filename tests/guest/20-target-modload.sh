@@ -1,5 +1,5 @@
 #!/bin/bash
-# Load/unload dm-aurora 2 x 20 times, each time creating, using and removing a
+# Load/unload dm-aurora 5 x 12 times, each time creating, using and removing a
 # mapping (and one going terminal): no leak in /proc/slabinfo.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
@@ -66,42 +66,47 @@ slab_snapshot() {
 	done > "$1"
 }
 
-# grown A B MIN: caches that grew by at least MIN objects from A to B.
-grown() {
-	awk -v min="$3" 'NR == FNR { a[$1] = $2; next }
-		($1 in a) && $2 - a[$1] >= min { print $1, a[$1], "->", $2 }' "$1" "$2"
-}
-
 fail=0
 for i in 1 2 3; do cycle || fail=1; done	# warm up caches
+# Six readings around five runs of 12 cycles.  On 6.12 kmalloc-96 wanders
+# over ~120 objects between readings whatever runs in between (seen with
+# dm-crypt alone and with module load/unload alone): a bounded noise, up or
+# down from one reading to the next.  A leak of k
+# objects per cycle adds ~12k in every run: a cache is reported when it
+# grows in all five runs, by >= 6 objects each time and >= 40 in all.  Six
+# independent readings of such a noise come out in increasing order once in
+# 720 (three readings, as this test took before: once in 6).
 slab_snapshot "$TGT_TMP/s0"
-for i in $(seq 1 20); do cycle || { fail=1; break; }; done
-slab_snapshot "$TGT_TMP/s1"
-for i in $(seq 1 20); do cycle || { fail=1; break; }; done
-slab_snapshot "$TGT_TMP/s2"
-ncache=$(wc -l < "$TGT_TMP/s2")
-ktap_result "2 x 20 load / map / I/O / terminal / remove / unload cycles" "$fail"
+for r in 1 2 3 4 5; do
+	for i in $(seq 1 12); do cycle || { fail=1; break; }; done
+	slab_snapshot "$TGT_TMP/s$r"
+done
+ncache=$(wc -l < "$TGT_TMP/s5")
+ktap_result "5 x 12 load / map / I/O / terminal / remove / unload cycles" "$fail"
 ktap_result "module is unloaded at the end" "$(! grep -q '^dm_aurora ' /proc/modules; echo $?)"
 
-# A leak of k objects per cycle grows a cache by ~20k objects in each run of
-# 20 cycles, at the same rate twice.  One-off growth (cache warm-up, batches
-# of RCU-deferred frees) does not repeat at the same rate.  Growth by a whole
-# number of slabs in both runs (seen: kmalloc-96 +42, +42, one 42-object
-# slab each time) is a slab that a CPU took back between the shrink and the
-# read, not objects.  A real leak of k per cycle looks like that only when 20k
-# is a multiple of the objects per slab (k = 32 for kmalloc-32's 128, k = 2
-# for kmalloc-4k's 8).
-grown "$TGT_TMP/s0" "$TGT_TMP/s1" 1 | sed 's/^/# first 20 cycles: /'
-grown "$TGT_TMP/s1" "$TGT_TMP/s2" 1 | sed 's/^/# next 20 cycles: /'
-leaks=$(awk 'FILENAME == ARGV[1] { a[$1] = $2; next }
-	     FILENAME == ARGV[2] { b[$1] = $2; next }
-	     ($1 in a) && ($1 in b) {
-		g1 = b[$1] - a[$1]; g2 = $2 - b[$1]
-		slabs = $3 > 0 && g1 % $3 == 0 && g2 % $3 == 0
-		if (g1 >= 15 && g2 >= 15 && g1 <= 2 * g2 && g2 <= 2 * g1 && !slabs)
-			printf "%s(+%d,+%d) ", $1, g1, g2
-	     }' "$TGT_TMP/s0" "$TGT_TMP/s1" "$TGT_TMP/s2")
-ktap_result "no slab cache grows steadily by >= 15 objects per 20 cycles (${ncache} caches; ${leaks:-none})" \
+leaks=$(awk 'FNR == 1 { f++ } { v[$1, f] = $2; seen[$1]++ }
+	END {
+		for (c in seen) {
+			if (seen[c] != 6)
+				continue
+			line = ""; up = 1; moved = 0
+			for (r = 1; r <= 5; r++) {
+				g = v[c, r + 1] - v[c, r]
+				line = line sprintf(" %+d", g)
+				if (g != 0)
+					moved = 1
+				if (g < 6)
+					up = 0
+			}
+			if (moved)
+				printf "# growth per run: %s%s\n", c, line > "/dev/stderr"
+			if (up && v[c, 6] - v[c, 1] >= 40)
+				printf "%s(%+d) ", c, v[c, 6] - v[c, 1]
+		}
+	}' "$TGT_TMP"/s[0-5] 2> "$TGT_TMP/growth")
+cat "$TGT_TMP/growth"
+ktap_result "no slab cache grows in each of 5 runs of 12 cycles (${ncache} caches; ${leaks:-none})" \
 	"$([ "$ncache" -gt 5 ] && [ -z "$leaks" ]; echo $?)"
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo scan > /sys/kernel/debug/kmemleak
