@@ -524,22 +524,21 @@ static void aurora_free_pages(struct aurora_c *ac, struct bio *clone)
 		aurora_pages_free(ac, &list);
 }
 
-/* Move up to @nr kept pages to @list; returns how many. */
-static unsigned int aurora_pages_take(struct aurora_c *ac,
-				      struct list_head *list, unsigned int nr)
+/* Move up to @nr kept pages to @list. */
+static void aurora_pages_take(struct aurora_c *ac, struct list_head *list,
+			      unsigned int nr)
 {
 	unsigned long irqflags;
 	unsigned int i;
 
 	if (!READ_ONCE(ac->nr_pages))
-		return 0;
+		return;
 	spin_lock_irqsave(&ac->page_lock, irqflags);
 	for (i = 0; i < nr && !list_empty(&ac->pages); i++)
 		list_move(ac->pages.next, list);
 	ac->nr_pages -= i;
 	WRITE_ONCE(ac->page_taken, jiffies);
 	spin_unlock_irqrestore(&ac->page_lock, irqflags);
-	return i;
 }
 
 /*
