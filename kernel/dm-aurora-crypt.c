@@ -237,7 +237,7 @@ static void aurora_share_result(struct aurora_pcpu *pc, bool helped)
 	if (misses < AURORA_SHARE_MISSES)
 		WRITE_ONCE(pc->share_misses, ++misses);
 	if (misses >= AURORA_SHARE_MISSES)
-		WRITE_ONCE(pc->next_share, jiffies + AURORA_PROBE_PERIOD);
+		WRITE_ONCE(pc->next_share, jiffies + AURORA_SHARE_RETRY);
 }
 
 /*
@@ -352,6 +352,7 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 	unsigned int others = num_online_cpus() - 1;
 	struct aurora_pcpu *pc;
 	unsigned long now;
+	const void *task;
 	int n, to;
 
 	/* Large bios are spread over the CPUs by aurora_crypt() itself. */
@@ -360,12 +361,15 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 
 	pc = per_cpu_ptr(ac->pcpu, cpu);
 	n = atomic_read(&pc->handed_off);
-	if (!n && (READ_ONCE(pc->task) != current ||
-		   READ_ONCE(pc->nvcsw) != current->nvcsw)) {
+	task = READ_ONCE(pc->task);
+	if (!n && (task != current || READ_ONCE(pc->nvcsw) != current->nvcsw)) {
+		/* A task already probed here waited for its bio. */
 		now = jiffies;
-		if (time_before(now, READ_ONCE(pc->next_probe)))
+		if (time_before(now, READ_ONCE(pc->last_probe) +
+				(task == current ? AURORA_PROBE_PERIOD :
+						   AURORA_PROBE_NEW_TASK)))
 			return AURORA_INLINE_SHARE;
-		WRITE_ONCE(pc->next_probe, now + AURORA_PROBE_PERIOD);
+		WRITE_ONCE(pc->last_probe, now);
 	} else if (n >= AURORA_HANDOFF_BACKLOG * others) {
 		return AURORA_INLINE;
 	}

@@ -52,10 +52,15 @@
  * then handing them off to the other CPUs lets it go on submitting while
  * they do the crypto.  A task does not wait when it comes back with another
  * bio without having slept since its last hand-off (or while one of its CPU's
- * hand-offs is still in flight).  Otherwise one bio per AURORA_PROBE_PERIOD
- * per CPU is handed off to find that out.
+ * hand-offs is still in flight).  Otherwise a bio is handed off as a probe
+ * to find that out: per CPU, one per AURORA_PROBE_PERIOD while the task is
+ * the one last handed off from that CPU (found to wait: each probe costs it
+ * a wakeup from the other CPU), one per AURORA_PROBE_NEW_TASK when it is
+ * another, so that a new submitter that does not wait starts its hand-offs
+ * soon.  Such a submitter then stays in hand-off mode with no more probes.
  */
-#define AURORA_PROBE_PERIOD	(HZ / 10)
+#define AURORA_PROBE_PERIOD	HZ
+#define AURORA_PROBE_NEW_TASK	(HZ / 10)
 /*
  * Handed-off bios in flight per other CPU above which the submitter converts
  * the next one itself: the other CPUs have enough queued to stay busy.
@@ -68,12 +73,13 @@
  * with the submitter: its latency is then about half the crypto, plus the
  * helper's wakeup.  A bio of one data unit is not cut.  After
  * AURORA_SHARE_MISSES bios in a row whose helper woke too late to take any
- * chunk, a CPU stops sharing until the next probe, one per
- * AURORA_PROBE_PERIOD: where the cipher is fast, a wakeup costs more than
+ * chunk, a CPU stops sharing until the next try, one per
+ * AURORA_SHARE_RETRY: where the cipher is fast, a wakeup costs more than
  * the work it could take.
  */
 #define AURORA_SHARE_CHUNKS	8
 #define AURORA_SHARE_MISSES	32
+#define AURORA_SHARE_RETRY	(HZ / 10)
 /*
  * When the submitter finds no chunk left while the helper still converts
  * its last one, it waits up to this long for it, so that the bio completes
@@ -110,8 +116,8 @@ struct aurora_pcpu {
 	atomic_t handed_off;		/* bios handed off here, not yet done */
 	atomic_t converting;		/* bios being converted on this CPU */
 	unsigned int share_misses;	/* shared bios in a row not helped */
-	unsigned long next_share;	/* jiffies: next probe after as many */
-	unsigned long next_probe;	/* jiffies */
+	unsigned long next_share;	/* jiffies: next try after as many */
+	unsigned long last_probe;	/* jiffies */
 	int last_cpu;			/* CPU the last one went to */
 	/* The task that handed off the last one (only compared, never used) */
 	const void *task;
