@@ -1,8 +1,9 @@
 #!/bin/bash
 # Hand-off of small bios: a submitter that waits for each bio (dd, queue
 # depth 1) has them converted in its own context, except one probe a
-# second per CPU (100 ms for a task not probed there before), sharing the data units of each with a helper on a free
-# CPU; one that keeps 32 in flight (fio) has them handed to the async
+# second per CPU (after 100 ms for a task other than the one last probed
+# there), sharing the data units of each with a helper on a free CPU; one
+# that keeps 32 in flight (fio) has them handed to the async
 # workqueue.  Data written and read both ways is checked with fio's
 # verification and against dm-crypt over the same device.
 . /tests/lib.sh

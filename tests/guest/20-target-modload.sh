@@ -42,8 +42,8 @@ cycle() {
 # Objects freed through RCU are still counted for a while: take the minimum
 # of three readings two seconds apart.
 slab_snapshot() {
-	local c i name active num size per rest
-	local -A min=() per_slab=()
+	local c i name active rest
+	local -A min=()
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
 	for i in 1 2 3; do
@@ -51,18 +51,17 @@ slab_snapshot() {
 		for c in /sys/kernel/slab/{kmalloc-,kmalloc-cg-,bio-,biovec-}*/shrink; do
 			echo 1 > "$c"
 		done 2>/dev/null
-		while read -r name active num size per rest; do
+		while read -r name active rest; do
 			case $name in
 			kmalloc-*|bio-*|biovec-*) ;;
 			*) continue ;;
 			esac
-			per_slab[$name]=$per
 			[ -n "${min[$name]:-}" ] && [ "${min[$name]}" -le "$active" ] ||
 				min[$name]=$active
 		done < /proc/slabinfo
 	done
 	for name in "${!min[@]}"; do
-		echo "$name ${min[$name]} ${per_slab[$name]}"
+		echo "$name ${min[$name]}"
 	done > "$1"
 }
 
@@ -71,9 +70,9 @@ for i in 1 2 3; do cycle || fail=1; done	# warm up caches
 # Six readings around five runs of 12 cycles.  On 6.12 kmalloc-96 wanders
 # over ~120 objects between readings whatever runs in between (seen with
 # dm-crypt alone and with module load/unload alone): a bounded noise, up or
-# down from one reading to the next.  A leak of k
-# objects per cycle adds ~12k in every run: a cache is reported when it
-# grows in all five runs, by >= 6 objects each time and >= 40 in all.  Six
+# down from one reading to the next.  A leak of k objects per cycle adds ~12k
+# in every run: a cache is reported when it grows in all five runs, by >= 6
+# objects each time and >= 40 in all.  Six
 # independent readings of such a noise come out in increasing order once in
 # 720 (three readings, as this test took before: once in 6).
 slab_snapshot "$TGT_TMP/s0"
