@@ -352,7 +352,7 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 	unsigned int others = num_online_cpus() - 1;
 	struct aurora_pcpu *pc;
 	unsigned long now;
-	const void *task;
+	bool probe;
 	int n, to;
 
 	/* Large bios are spread over the CPUs by aurora_crypt() itself. */
@@ -361,13 +361,17 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 
 	pc = per_cpu_ptr(ac->pcpu, cpu);
 	n = atomic_read(&pc->handed_off);
-	task = READ_ONCE(pc->task);
-	if (!n && (task != current || READ_ONCE(pc->nvcsw) != current->nvcsw)) {
-		/* A task already probed here waited for its bio. */
+	probe = !n && (READ_ONCE(pc->task) != current ||
+		       READ_ONCE(pc->nvcsw) != current->nvcsw);
+	if (probe) {
+		/* The long period only after a probe of this task that ended
+		 * its hand-offs: it waited for its bio.
+		 */
 		now = jiffies;
 		if (time_before(now, READ_ONCE(pc->last_probe) +
-				(task == current ? AURORA_PROBE_PERIOD :
-						   AURORA_PROBE_NEW_TASK)))
+				(READ_ONCE(pc->task) == current &&
+				 READ_ONCE(pc->probe_only) ?
+				 AURORA_PROBE_PERIOD : AURORA_PROBE_NEW_TASK)))
 			return AURORA_INLINE_SHARE;
 		WRITE_ONCE(pc->last_probe, now);
 	} else if (n >= AURORA_HANDOFF_BACKLOG * others) {
@@ -380,6 +384,7 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 		return AURORA_INLINE;
 	WRITE_ONCE(pc->task, current);
 	WRITE_ONCE(pc->nvcsw, current->nvcsw);
+	WRITE_ONCE(pc->probe_only, probe);
 
 	atomic_inc(&pc->handed_off);
 	this_cpu_inc(ac->stats->handed_off);

@@ -54,10 +54,11 @@
  * bio without having slept since its last hand-off (or while one of its CPU's
  * hand-offs is still in flight).  Otherwise a bio is handed off as a probe
  * to find that out: per CPU, one per AURORA_PROBE_PERIOD while the task is
- * the one last handed off from that CPU (found to wait: each probe costs it
- * a wakeup from the other CPU), one per AURORA_PROBE_NEW_TASK when it is
- * another, so that a new submitter that does not wait starts its hand-offs
- * soon.  Such a submitter then stays in hand-off mode with no more probes.
+ * the one last handed off from that CPU and that hand-off was a probe that
+ * no other followed (the task waited: each probe costs it a wakeup from the
+ * other CPU), otherwise one per AURORA_PROBE_NEW_TASK, so that a submitter
+ * that does not wait (new, or back after draining its queue) starts its
+ * hand-offs soon.  It then stays in hand-off mode with no more probes.
  */
 #define AURORA_PROBE_PERIOD	HZ
 #define AURORA_PROBE_NEW_TASK	(HZ / 10)
@@ -118,6 +119,7 @@ struct aurora_pcpu {
 	unsigned int share_misses;	/* shared bios in a row not helped */
 	unsigned long next_share;	/* jiffies: next try after as many */
 	unsigned long last_probe;	/* jiffies */
+	bool probe_only;		/* the last hand-off was a probe */
 	int last_cpu;			/* CPU the last one went to */
 	/* The task that handed off the last one (only compared, never used) */
 	const void *task;
