@@ -352,7 +352,7 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 	unsigned int others = num_online_cpus() - 1;
 	struct aurora_pcpu *pc;
 	unsigned long now;
-	bool probe;
+	bool probe, same_task;
 	int n, to;
 
 	/* Large bios are spread over the CPUs by aurora_crypt() itself. */
@@ -361,16 +361,15 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 
 	pc = per_cpu_ptr(ac->pcpu, cpu);
 	n = atomic_read(&pc->handed_off);
-	probe = !n && (READ_ONCE(pc->task) != current ||
-		       READ_ONCE(pc->nvcsw) != current->nvcsw);
+	same_task = READ_ONCE(pc->task) == current;
+	probe = !n && (!same_task || READ_ONCE(pc->nvcsw) != current->nvcsw);
 	if (probe) {
 		/* The long period only after a probe of this task that ended
 		 * its hand-offs: it waited for its bio.
 		 */
 		now = jiffies;
 		if (time_before(now, READ_ONCE(pc->last_probe) +
-				(READ_ONCE(pc->task) == current &&
-				 READ_ONCE(pc->probe_only) ?
+				(same_task && READ_ONCE(pc->probe_only) ?
 				 AURORA_PROBE_PERIOD : AURORA_PROBE_NEW_TASK)))
 			return AURORA_INLINE_SHARE;
 		WRITE_ONCE(pc->last_probe, now);
