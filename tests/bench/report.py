@@ -18,26 +18,46 @@ TC = re.compile(r'testing speed of async (\S+) \((\S+)\) (encryption|decryption)
 TL = re.compile(r'test \d+ \((\d+) bit key, (\d+) byte blocks\): (\d+) operations in (\d+) seconds \((\d+) bytes\)')
 
 
+SECTION = re.compile(r'^r(\d+)-(\S+)$')
+
+
+def run_record(rep, job, config, fio_job, cpu_busy):
+    """One fio run (a job section) as the report's flat record."""
+    side = fio_job['write'] if job.startswith(('rw', 'sw')) else fio_job['read']
+    # Total latency (submission to completion): with a target that
+    # completes in the submitting task, clat alone is only the time from
+    # completion to reaping.
+    pct = side.get('lat_ns', {}).get('percentile', {})
+    return {'rep': rep, 'job': job, 'config': config,
+            'bw_bytes': side['bw_bytes'], 'iops': side['iops'],
+            'p99_us': pct.get('99.000000', 0) / 1000.0, 'cpu_busy': cpu_busy}
+
+
 def parse(path):
     runs, tcrypt = [], {}
     cur = None
     with open(path, errors='replace') as f:
         for line in f:
-            if line.startswith('BENCH '):
+            if line.startswith('BENCHSET '):
+                # One fio run per job; its sections are named r<round>-<config>.
+                try:
+                    rec = json.loads(line[9:])
+                except json.JSONDecodeError:
+                    continue
+                for fj in rec['fio']['jobs']:
+                    m = SECTION.match(fj['jobname'])
+                    if not m or fj.get('error'):
+                        continue
+                    runs.append(run_record(int(m.group(1)), rec['job'], m.group(2), fj,
+                                           rec['cpu_busy'].get(fj['jobname'])))
+            elif line.startswith('BENCH '):
+                # Older runs: one record per fio process.
                 try:
                     rec = json.loads(line[6:])
                 except json.JSONDecodeError:
                     continue
-                job = rec['fio']['jobs'][0]
-                side = job['write'] if rec['job'].startswith(('rw', 'sw')) else job['read']
-                # Total latency (submission to completion): with a target
-                # that completes in the submitting task, clat alone is only
-                # the time from completion to reaping.
-                pct = side.get('lat_ns', {}).get('percentile', {})
-                runs.append({'rep': rec['rep'], 'job': rec['job'], 'config': rec['config'],
-                             'bw_bytes': side['bw_bytes'], 'iops': side['iops'],
-                             'p99_us': pct.get('99.000000', 0) / 1000.0,
-                             'cpu_busy': rec.get('cpu_busy')})
+                runs.append(run_record(rec['rep'], rec['job'], rec['config'],
+                                       rec['fio']['jobs'][0], rec.get('cpu_busy')))
             elif line.startswith('TCRYPT '):
                 m = TC.search(line)
                 if m:
