@@ -159,8 +159,9 @@ def main():
         # job saturates them, throughput is CPU time per byte, not waiting.
         busy = [r for r in runs if r['cpu_busy'] is not None]
         if busy:
-            md.append('CPU busy: the share of all vCPUs\' time that was not idle during fio\'s measured '
-                      'span (/proc/stat, median of runs; 100% = every vCPU busy):\n')
+            md.append('CPU busy: the share of all vCPUs\' time that was not idle during each run '
+                      '(/proc/stat read right before and after it, ramp included; median of runs; '
+                      '100% = every vCPU busy):\n')
             md.append(heads)
             md.append('|---|---|---|---|---|---|---|')
             for job in jobs:
