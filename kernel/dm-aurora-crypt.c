@@ -8,10 +8,10 @@
  * the unbound workqueue with write_workqueue) into a bounce bio whose pages
  * come from a mempool, and the original bio completes from the bounce bio's
  * end_io.  A bio larger than AURORA_CHUNK_BYTES is converted in chunks by
- * the handling context and helpers on the other CPUs (aurora_crypt()).  A
- * smaller bio whose submitter does not wait for it is handed off to another
- * CPU instead (aurora_hand_off()); one whose submitter waits for it is
- * converted by the submitter, sharing its chunks with a helper on a CPU
+ * workers on every CPU while the context that had it goes on
+ * (aurora_crypt_large()).  A smaller bio whose submitter does not wait for
+ * it is handed off to another CPU instead (aurora_hand_off()); one whose
+ * submitter waits for it is converted by the submitter, sharing its chunks with a helper on a CPU
  * that is not converting anything for dm-aurora.  Each participant has one
  * skcipher request (in the per-bio data), reused for every data unit it
  * converts.
@@ -33,13 +33,6 @@ void aurora_count_terminal(struct aurora_c *ac)
 {
 	this_cpu_inc(ac->stats->terminal_eio);
 }
-
-/*
- * Chunks per running helper that the submitter leaves to it, so that the
- * submitter's next bio (its allocation, the device's copy) overlaps with the
- * end of this one's crypto.
- */
-#define AURORA_RESERVE_CHUNKS	2
 
 static struct aurora_part *aurora_part(struct aurora_io *io, unsigned int i)
 {
@@ -129,24 +122,16 @@ unlock:
 }
 
 /*
- * Claim and convert chunks of the bio until none is left or one failed.  The
- * submitter (@reserve > 0) leaves the last @reserve chunks to a helper that
- * is already running, and returns to issue more I/O meanwhile.  Returns
- * the number of chunks @p converted.
+ * Claim and convert chunks of the bio until none is left or one failed.
+ * Returns the number of chunks @p converted.
  */
-static unsigned int aurora_part_run(struct aurora_part *p,
-				    unsigned int reserve)
+static unsigned int aurora_part_run(struct aurora_part *p)
 {
 	struct aurora_io *io = p->io;
 	unsigned int k, used = 0;
 	blk_status_t sts;
 
 	while (!READ_ONCE(io->status)) {
-		if (reserve && READ_ONCE(io->helper_running) &&
-		    io->nr_chunks - min_t(unsigned int, io->nr_chunks,
-					  atomic_read(&io->next_chunk)) <=
-		    reserve)
-			break;
 		k = atomic_inc_return(&io->next_chunk) - 1;
 		if (k >= io->nr_chunks)
 			break;
@@ -209,8 +194,7 @@ static void aurora_helper_work(struct work_struct *work)
 	struct aurora_part *p = container_of(work, struct aurora_part, work);
 	struct aurora_io *io = p->io;
 
-	WRITE_ONCE(io->helper_running, true);
-	if (aurora_part_run(p, 0) && io->shared)
+	if (aurora_part_run(p) && io->shared)
 		this_cpu_inc(io->ac->stats->shared);
 	aurora_parts_put(io, 1);
 }
@@ -252,82 +236,104 @@ static void aurora_wait_helper(struct aurora_io *io)
 		cpu_relax();
 }
 
+/* Set up @io to be converted in chunks of @chunk_bytes by @parts parts. */
+static void aurora_chunks_init(struct aurora_io *io, unsigned int chunk_bytes,
+			       unsigned int parts)
+{
+	io->chunk_bytes = chunk_bytes;
+	io->nr_chunks = DIV_ROUND_UP(io->iter.bi_size, chunk_bytes);
+	atomic_set(&io->next_chunk, 0);
+	atomic_set(&io->parts, parts);
+	io->status = BLK_STS_OK;
+	io->terminal = false;
+}
+
+/*
+ * A bio larger than AURORA_CHUNK_BYTES: queue one part per online CPU (at
+ * most AURORA_MAX_PARTS) to ac->large_wq, whose workers claim its chunks
+ * until none is left; the last to finish completes the bio.  The caller
+ * goes on at once: a submitter to its next bio, whose device I/O and
+ * allocation then overlap with this one's crypto, and with several bios in
+ * flight every CPU always has chunks to convert.  Any context.  Returns
+ * false, having done nothing, for a smaller bio or with one CPU.
+ */
+static bool aurora_crypt_large(struct aurora_io *io)
+{
+	struct aurora_c *ac = io->ac;
+	unsigned int n, i;
+	struct aurora_part *p;
+
+	if (io->iter.bi_size <= AURORA_CHUNK_BYTES || ac->nr_parts < 2 ||
+	    num_online_cpus() < 2)
+		return false;
+
+	n = min3(ac->nr_parts, num_online_cpus(),
+		 DIV_ROUND_UP(io->iter.bi_size, AURORA_CHUNK_BYTES));
+	io->shared = false;
+	aurora_chunks_init(io, AURORA_CHUNK_BYTES, n);
+	/* No part can complete the bio before the last has been queued. */
+	for (i = 0; i < n; i++) {
+		p = aurora_part(io, i);
+		p->io = io;
+		INIT_WORK(&p->work, aurora_helper_work);
+		queue_work(ac->large_wq, &p->work);
+	}
+	return true;
+}
+
 /*
  * Convert the data of @io (io->iter of io->bio into io->iter_out of the
  * bounce bio for a write, in place for a read), then complete it.  Task
  * context.
  *
- * A bio larger than AURORA_CHUNK_BYTES is cut into chunks of that size;
- * helpers are queued on the per-CPU helper workqueue of the other online
- * CPUs (at most AURORA_MAX_PARTS - 1) and every participant claims chunks
- * until none is left, so the work spreads over the CPUs that are free and
- * nobody waits: the last participant to finish completes the bio.  Helpers
- * that have not started by the time the submitter runs out of chunks are
- * cancelled; a helper that has started is left the last chunks (see
- * aurora_part_run()).
- *
- * A smaller bio is converted right here, alone, unless @share (its
- * submitter waits for it) and another CPU is free: then it is cut into
- * AURORA_SHARE_CHUNKS chunks claimed by the submitter and one helper there,
- * and the submitter waits for the helper's last chunk (see
- * AURORA_SHARE_SPIN_NS).  Whether the helper took part counts towards
- * sharing the next bios (aurora_share_due()).
+ * A large bio goes to aurora_crypt_large().  A smaller one is converted
+ * right here, alone, unless @share (its submitter waits for it) and another
+ * CPU is free: then it is cut into AURORA_SHARE_CHUNKS chunks claimed by the
+ * submitter and one helper there, and the submitter waits for the helper's
+ * last chunk (see AURORA_SHARE_SPIN_NS).  Whether the helper took part
+ * counts towards sharing the next bios (aurora_share_due()).
  */
 static void aurora_crypt(struct aurora_io *io, bool share)
 {
 	struct aurora_c *ac = io->ac;
 	unsigned int size = io->iter.bi_size, ss = ac->sector_size;
-	unsigned int nr_helpers = 0, cancelled = 0, done, i;
-	unsigned int reserve = AURORA_RESERVE_CHUNKS;
 	int cpu = raw_smp_processor_id(), to = -1;
 	struct aurora_pcpu *pc = per_cpu_ptr(ac->pcpu, cpu);
+	unsigned int cancelled = 0, done;
 	struct aurora_part *p;
 
-	io->chunk_bytes = AURORA_CHUNK_BYTES;
+	if (aurora_crypt_large(io))
+		return;
+
 	io->shared = false;
-	if (share && size > ss && size <= AURORA_CHUNK_BYTES &&
-	    ac->nr_parts > 1 && aurora_share_due(pc))
+	if (share && size > ss && ac->nr_parts > 1 && aurora_share_due(pc))
 		to = aurora_other_cpu(ac, pc, cpu, true);
 	if (to >= 0) {
-		io->chunk_bytes = max(ss, rounddown(size / AURORA_SHARE_CHUNKS,
-						    ss));
 		io->shared = true;
-		reserve = 0;
+		aurora_chunks_init(io, max(ss, rounddown(size /
+							 AURORA_SHARE_CHUNKS,
+							 ss)), 2);
+	} else {
+		aurora_chunks_init(io, AURORA_CHUNK_BYTES, 1);
 	}
-	io->nr_chunks = DIV_ROUND_UP(size, io->chunk_bytes);
-	atomic_set(&io->next_chunk, 0);
-	io->status = BLK_STS_OK;
-	io->terminal = false;
-	io->helper_running = false;
-
-	if (io->shared)
-		nr_helpers = 1;
-	else if (io->nr_chunks > 1 && ac->nr_parts > 1)
-		nr_helpers = min3(ac->nr_parts, num_online_cpus(),
-				  io->nr_chunks) - 1;
-	atomic_set(&io->parts, 1 + nr_helpers);
 	atomic_inc(&pc->converting);
-
-	for (i = 1; i <= nr_helpers; i++) {
-		/* Each helper on another online CPU, in turn. */
-		cpu = io->shared ? to : aurora_next_online_cpu(cpu);
-		p = aurora_part(io, i);
+	if (io->shared) {
+		p = aurora_part(io, 1);
 		p->io = io;
 		INIT_WORK(&p->work, aurora_helper_work);
-		queue_work_on(cpu, ac->helper_wq, &p->work);
+		queue_work_on(to, ac->helper_wq, &p->work);
 	}
 
 	p = aurora_part(io, 0);
 	p->io = io;
-	done = aurora_part_run(p, nr_helpers * reserve);
-	if (io->shared)
+	done = aurora_part_run(p);
+	if (io->shared) {
 		aurora_share_result(pc, done < io->nr_chunks);
-
-	for (i = 1; i <= nr_helpers; i++)
-		if (cancel_work(&aurora_part(io, i)->work))
+		if (cancel_work(&aurora_part(io, 1)->work))
 			cancelled++;
-	if (io->shared && !cancelled)
-		aurora_wait_helper(io);
+		else
+			aurora_wait_helper(io);
+	}
 	atomic_dec(&pc->converting);
 	aurora_parts_put(io, 1 + cancelled);
 }
@@ -355,7 +361,7 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 	bool probe, same_task;
 	int n, to;
 
-	/* Large bios are spread over the CPUs by aurora_crypt() itself. */
+	/* Large bios are spread over the CPUs by aurora_crypt_large(). */
 	if (!ac->async_wq || !others || size > AURORA_CHUNK_BYTES)
 		return AURORA_INLINE;
 
@@ -437,6 +443,9 @@ static void aurora_read_end_io(struct bio *bio)
 		aurora_read_done(io, bio->bi_status);
 		return;
 	}
+	/* From any context, with no hop through ac->wq. */
+	if (aurora_crypt_large(io))
+		return;
 	if (!test_bit(AURORA_NO_READ_INLINE, &ac->flags) &&
 	    in_task() && preemptible()) {
 		h = aurora_hand_off(io, io->iter.bi_size, aurora_read_work);

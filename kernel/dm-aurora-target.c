@@ -218,8 +218,8 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	/*
-	 * Helpers converting chunks of large bios, queued on other CPUs than
-	 * the submitter's; they never wait for anything but the cipher.
+	 * Helpers sharing the data units of a small bio with its submitter,
+	 * queued on another CPU; they never wait for anything but the cipher.
 	 */
 	ac->helper_wq = alloc_workqueue("kaurora_helper/%s",
 					WQ_MEM_RECLAIM | WQ_HIGHPRI |
@@ -229,6 +229,22 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot allocate workqueue";
 		r = -ENOMEM;
 		goto destroy_wq;
+	}
+
+	/*
+	 * The parts of large bios: at most one worker per online CPU at a
+	 * time, wherever the scheduler finds room, as dm-crypt's kcryptd
+	 * does with whole bios.  Normal priority, so that a submitter still
+	 * gets its CPU to issue the next bio.
+	 */
+	ac->large_wq = alloc_workqueue("kaurora_large/%s",
+				       WQ_MEM_RECLAIM | WQ_UNBOUND,
+				       num_online_cpus(),
+				       dm_table_device_name(ti->table));
+	if (!ac->large_wq) {
+		ti->error = "Cannot allocate workqueue";
+		r = -ENOMEM;
+		goto destroy_helper_wq;
 	}
 
 	/*
@@ -245,7 +261,7 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		if (!ac->async_wq) {
 			ti->error = "Cannot allocate workqueue";
 			r = -ENOMEM;
-			goto destroy_helper_wq;
+			goto destroy_large_wq;
 		}
 	}
 
@@ -270,6 +286,8 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 destroy_async_wq:
 	if (ac->async_wq)
 		destroy_workqueue(ac->async_wq);
+destroy_large_wq:
+	destroy_workqueue(ac->large_wq);
 destroy_helper_wq:
 	destroy_workqueue(ac->helper_wq);
 destroy_wq:
@@ -299,6 +317,7 @@ static void aurora_dtr(struct dm_target *ti)
 	if (ac->async_wq)
 		destroy_workqueue(ac->async_wq);
 	destroy_workqueue(ac->wq);
+	destroy_workqueue(ac->large_wq);
 	destroy_workqueue(ac->helper_wq);
 	crypto_free_skcipher(rcu_dereference_protected(ac->tfm, 1));
 	key_put(ac->key);

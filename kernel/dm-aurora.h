@@ -40,8 +40,8 @@
 #define AURORA_PAGE_CACHE_IDLE	HZ
 /*
  * A bio with more data than this is encrypted or decrypted in chunks of this
- * size that the submitting context and helpers on other CPUs claim in turn.
- * A multiple of every data unit size.
+ * size that workers on every CPU claim in turn, while the context that had
+ * the bio goes on.  A multiple of every data unit size.
  */
 #define AURORA_CHUNK_BYTES	(32 * 1024)
 /* At most this many contexts (the submitter and helpers) work on one bio. */
@@ -151,7 +151,8 @@ struct aurora_c {
 
 	struct delayed_work watch;	/* key state polling, terminal wipe */
 	struct workqueue_struct *wq;	/* read decryption, punted writes */
-	struct workqueue_struct *helper_wq; /* chunks of large bios, per CPU */
+	struct workqueue_struct *helper_wq; /* helpers of shared bios, per CPU */
+	struct workqueue_struct *large_wq; /* parts of large bios, unbound */
 	struct workqueue_struct *async_wq; /* handed-off bios; NULL on 1 CPU */
 	unsigned int nr_parts;		/* participants per bio, >= 1 */
 	unsigned int part_size;		/* bytes per struct aurora_part */
@@ -203,7 +204,6 @@ struct aurora_io {
 	atomic_t parts;			/* participants still working */
 	blk_status_t status;		/* first error of any chunk */
 	bool terminal;			/* a chunk found the target terminal */
-	bool helper_running;		/* a helper has started on this bio */
 	bool shared;			/* a small bio cut for a helper */
 };
 
