@@ -11,10 +11,10 @@
  * workers on every CPU while the context that had it goes on
  * (aurora_crypt_large()).  A smaller bio whose submitter does not wait for
  * it is handed off to another CPU instead (aurora_hand_off()); one whose
- * submitter waits for it is converted by the submitter, sharing its chunks with a helper on a CPU
- * that is not converting anything for dm-aurora.  Each participant has one
- * skcipher request (in the per-bio data), reused for every data unit it
- * converts.
+ * submitter waits for it is converted by the submitter, sharing its chunks
+ * with a helper on a CPU that is not converting anything for dm-aurora.
+ * Each participant has one skcipher request (in the per-bio data), reused
+ * for every data unit it converts.
  *
  * The IV is plain64, as dm-crypt's aes-xts-plain64: the little-endian 64-bit
  * number of the data unit's first 512-byte sector relative to the target

@@ -44,7 +44,7 @@
  * the bio goes on.  A multiple of every data unit size.
  */
 #define AURORA_CHUNK_BYTES	(32 * 1024)
-/* At most this many contexts (the submitter and helpers) work on one bio. */
+/* At most this many workers convert the chunks of one large bio. */
 #define AURORA_MAX_PARTS	4
 /*
  * A bio of one chunk is converted in the task that submitted it (reads: that
