@@ -10,7 +10,7 @@ set -u
 BENCH_TAG=bench
 . /bench/lib.inc
 SIZE_MB=$(opt size_mb 256)
-REPS=$(opt reps 6)
+REPS=$(opt reps 8)
 RUNTIME=$(opt runtime 2)
 RAMP=$(opt ramp 1)
 JOBS=$(opt jobs "rr4k-qd1,rw4k-qd1,rr4k-qd32,rw4k-qd32,sr1m,sw1m")
