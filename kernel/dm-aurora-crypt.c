@@ -286,12 +286,13 @@ static bool aurora_crypt_large(struct aurora_io *io)
  * bounce bio for a write, in place for a read), then complete it.  Task
  * context.
  *
- * A large bio goes to aurora_crypt_large().  A smaller one is converted
- * right here, alone, unless @share (its submitter waits for it) and another
- * CPU is free: then it is cut into AURORA_SHARE_CHUNKS chunks claimed by the
- * submitter and one helper there, and the submitter waits for the helper's
- * last chunk (see AURORA_SHARE_SPIN_NS).  Whether the helper took part
- * counts towards sharing the next bios (aurora_share_due()).
+ * Only for a bio that aurora_crypt_large() did not take (the callers try
+ * it first).  It is converted right here, alone, unless @share (its
+ * submitter waits for it) and another CPU is free: then it is cut into
+ * AURORA_SHARE_CHUNKS chunks claimed by the submitter and one helper there,
+ * and the submitter waits for the helper's last chunk (see
+ * AURORA_SHARE_SPIN_NS).  Whether the helper took part counts towards
+ * sharing the next bios (aurora_share_due()).
  */
 static void aurora_crypt(struct aurora_io *io, bool share)
 {
@@ -301,9 +302,6 @@ static void aurora_crypt(struct aurora_io *io, bool share)
 	struct aurora_pcpu *pc = per_cpu_ptr(ac->pcpu, cpu);
 	unsigned int cancelled = 0, done;
 	struct aurora_part *p;
-
-	if (aurora_crypt_large(io))
-		return;
 
 	io->shared = false;
 	if (share && size > ss && ac->nr_parts > 1 && aurora_share_due(pc))
@@ -633,7 +631,8 @@ static void aurora_write(struct aurora_io *io, bool share)
 	io->clone = clone;
 	io->iter = bio->bi_iter;
 	io->iter_out = clone->bi_iter;
-	aurora_crypt(io, share);
+	if (!aurora_crypt_large(io))
+		aurora_crypt(io, share);
 }
 
 /* Every participant is done: finish the read, or submit the write. */
