@@ -8,6 +8,7 @@ Usage: profile-report.py OUT.md RUN-OUTPUT [KVER:RUN-OUTPUT...]
 """
 import json
 import re
+import statistics
 import sys
 
 # Ordered: the first pattern that matches a sample's symbol wins.  Module
@@ -44,14 +45,18 @@ def category(kind, sym):
 
 
 def parse(path):
+    """Runs by (job, config); the rounds of one are added up: samples by
+    category and symbol, and the I/Os of every window."""
     runs = {}
     with open(path, errors='replace') as f:
         for line in f:
             if line.startswith('PROFRUN '):
-                r = json.loads(line[8:])
-                r['cat'] = {}
-                r['top'] = []
-                runs[(r['job'], r['config'])] = r
+                p = json.loads(line[8:])
+                r = runs.setdefault((p['job'], p['config']),
+                                    {'freq': p['freq'], 'ios': 0.0, 'iops': [],
+                                     'cat': {}, 'top': {}})
+                r['ios'] += p['iops'] * p['window_s']
+                r['iops'].append(p['iops'])
                 continue
             m = PERF.match(line.rstrip('\n'))
             if not m:
@@ -63,13 +68,14 @@ def parse(path):
             c = category(kind, sym.strip())
             r['cat'][c] = r['cat'].get(c, 0) + int(n)
             if c != 'idle':
-                r['top'].append((int(n), f'{sym.strip()} {dso}'))
+                s = f'{sym.strip()} {dso}'
+                r['top'][s] = r['top'].get(s, 0) + int(n)
     return runs
 
 
 def us_per_io(r, n):
     # samples -> CPU seconds (freq samples per second per CPU) -> us per I/O
-    return n / r['freq'] * 1e6 / max(r['iops'] * r['window_s'], 1)
+    return n / r['freq'] * 1e6 / max(r['ios'], 1)
 
 
 def report(kver, runs):
@@ -77,6 +83,10 @@ def report(kver, runs):
     for job in sorted({j for j, _ in runs}):
         cfgs = [c for (j, c) in runs if j == job]
         md.append(f'#### {job}: CPU time per I/O (us, all CPUs, idle excluded)\n')
+        rounds = max(len(runs[(job, c)]['iops']) for c in cfgs)
+        if rounds > 1:
+            md.append(f'{rounds} rounds, configurations rotated each round; IOPS: median '
+                      'of the rounds; CPU time: all samples over all I/Os of the rounds.\n')
         md.append('| config | IOPS | busy | ' + ' | '.join(ORDER) + ' |')
         md.append('|---|---|---|' + '---|' * len(ORDER))
         busy = {}
@@ -84,7 +94,7 @@ def report(kver, runs):
             r = runs[(job, c)]
             b = sum(v for k, v in r['cat'].items() if k != 'idle')
             busy[c] = us_per_io(r, b)
-            iops = r['iops']
+            iops = statistics.median(r['iops'])
             md.append(f'| {c} | {iops:.0f} | {busy[c]:.1f} | ' +
                       ' | '.join(f'{us_per_io(r, r["cat"].get(k, 0)):.1f}' for k in ORDER) + ' |')
         md.append('')
@@ -112,7 +122,8 @@ def report(kver, runs):
                       f'(measured here: {busy[d] / busy[a]:.2f}x in CPU time per I/O).')
         md.append('')
         for c in cfgs:
-            top = sorted(runs[(job, c)]['top'], reverse=True)[:8]
+            top = sorted(((n, s) for s, n in runs[(job, c)]['top'].items()),
+                         reverse=True)[:8]
             tot = sum(v for k, v in runs[(job, c)]['cat'].items() if k != 'idle') or 1
             md.append(f'- top symbols, {c}: ' +
                       ', '.join(f'{s} {100 * n / tot:.0f}%' for n, s in top))
