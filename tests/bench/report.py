@@ -152,7 +152,8 @@ def main():
             md.append(heads)
             md.append('|---|---|---|---|---|---|---|')
             for job in qd1:
-                cells = [job] + [f'{med(runs, job, c, "p99_us") or 0:.0f}' for c in CONFIGS[1:]]
+                p99 = [med(runs, job, c, 'p99_us') for c in CONFIGS[1:]]
+                cells = [job] + ['-' if v is None else f'{v:.0f}' for v in p99]
                 md.append('| ' + ' | '.join(cells) + ' |')
             md.append('')
         # How much of the two vCPUs each configuration kept busy: where a
