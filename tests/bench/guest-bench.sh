@@ -4,8 +4,9 @@
 # dm-aurora, with 512- and 4096-byte crypto sectors; the same key, the same
 # data and the same jobs, interleaved (every configuration once per round,
 # in a rotated order), several rounds.  Then the cipher's own limit from
-# tcrypt.  Output: one line 'BENCHSET <json>' per job and the tcrypt lines,
-# parsed on the host by tests/bench/report.py.
+# tcrypt.  Output: one line 'BENCHSET <json>' per job, dm-aurora's counters
+# ('DMSTATUS') and the tcrypt lines, parsed on the host by
+# tests/bench/report.py.
 set -u
 BENCH_TAG=bench
 . /bench/lib.inc
@@ -50,6 +51,18 @@ for cfg in "${configs[@]}"; do
 	target[$cfg]=/dev/mapper/bench-$cfg
 done
 
+# dm-aurora's counters before and after each job: 'DMSTATUS <job> <when>
+# <config> <dmsetup status line>'; the host takes the difference (bios
+# handed off to other CPUs, shared with a helper).
+aurora_status() {
+	local cfg
+	for cfg in "${configs[@]}"; do
+		case "$cfg" in
+		aurora-*) echo "DMSTATUS $1 $2 $cfg $(dmsetup status "bench-$cfg")" ;;
+		esac
+	done
+}
+
 # One fio run per job, its sections back to back: for each round every
 # configuration once, in an order rotated each round so that none always
 # runs first or after the same neighbour.  Sections of a few seconds, with
@@ -76,10 +89,12 @@ for job in "${jobs[@]}"; do
 		done
 	} > job.fio
 	log "$job: $REPS rounds of ${configs[*]}"
+	aurora_status "$job" before
 	if ! fio --output-format=json --output=out.json job.fio > fio.log 2>&1; then
 		log "$job: fio failed: $(tail -n 3 fio.log | tr '\n' ' ')"
 		continue
 	fi
+	aurora_status "$job" after
 	busy=""
 	for ((rep = 1; rep <= REPS; rep++)); do
 		for cfg in "${configs[@]}"; do

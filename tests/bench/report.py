@@ -71,6 +71,24 @@ def parse(path):
     return runs, tcrypt
 
 
+def parse_counters(path):
+    """dm-aurora's counters over each job, by (job, config): the difference
+    of its 'dmsetup status' after and before the job's fio run."""
+    seen, out = {}, {}
+    with open(path, errors='replace') as f:
+        for line in f:
+            p = line.split()
+            if len(p) < 4 or p[0] != 'DMSTATUS' or p[2] not in ('before', 'after'):
+                continue
+            c = {k: int(v) for k, _, v in (w.partition(':') for w in p[4:])
+                 if k in ('reads', 'writes', 'handed_off', 'shared') and v.isdigit()}
+            seen.setdefault((p[1], p[3]), {})[p[2]] = c
+    for key, v in seen.items():
+        if 'before' in v and 'after' in v:
+            out[key] = {k: v['after'][k] - v['before'].get(k, 0) for k in v['after']}
+    return out
+
+
 def med(runs, job, cfg, key):
     v = [r[key] for r in runs if r['job'] == job and r['config'] == cfg]
     return statistics.median(v) if v else None
@@ -170,6 +188,26 @@ def main():
                 for c in CONFIGS[1:]:
                     v = med(busy, job, c, 'cpu_busy')
                     cells.append(f'{100 * v:.0f}%' if v is not None else '-')
+                md.append('| ' + ' | '.join(cells) + ' |')
+            md.append('')
+        # What dm-aurora did with the bios of each job.
+        counters = parse_counters(path)
+        everything[kver]['aurora_counters'] = {f'{j}/{c}': v for (j, c), v in counters.items()}
+        if counters:
+            md.append('dm-aurora\'s counters over each job\'s fio run (all rounds, ramps included; '
+                      'from `dmsetup status`): bios completed, and the shares of them handed off to '
+                      'another CPU and shared with a helper:\n')
+            md.append('| job | bios 512 | handed off 512 | shared 512 | bios 4k | handed off 4k | shared 4k |')
+            md.append('|---|---|---|---|---|---|---|')
+            for job in jobs:
+                cells = [job]
+                for ss in ('512', '4k'):
+                    v = counters.get((job, f'aurora-{ss}'))
+                    n = v and v.get('reads', 0) + v.get('writes', 0)
+                    if not n:
+                        cells += ['-'] * 3
+                        continue
+                    cells += [str(n)] + [f'{100 * v.get(k, 0) / n:.2f}%' for k in ('handed_off', 'shared')]
                 md.append('| ' + ' | '.join(cells) + ' |')
             md.append('')
         for k in sorted(tcrypt):
