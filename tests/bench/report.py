@@ -6,6 +6,7 @@ Usage: report.py OUTDIR KVER:RUN.OUT [KVER:RUN.OUT ...]
 """
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -69,6 +70,14 @@ def parse(path):
                     tcrypt[f'{cur[2]}-{bits}-{blk}'] = {'driver': cur[1],
                                                         'bytes_per_s': nbytes / secs}
     return runs, tcrypt
+
+
+def median_ci(values, n=2000, seed=0):
+    """95% bootstrap interval of the median of @values (percentile method,
+    a fixed seed so that a report is reproducible)."""
+    rng = random.Random(seed)
+    meds = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(n))
+    return meds[int(0.025 * n)], meds[int(0.975 * n) - 1]
 
 
 def parse_counters(path):
@@ -144,7 +153,8 @@ def main():
         # round (it moves every configuration alike), which a ratio of
         # medians over all rounds does not cancel.
         md.append('Per-round ratios, dm-aurora / the best dm-crypt configuration of the table above, in the '
-                  'same round: median (lowest-highest) over the rounds; p99 at QD1: lower is better.\n')
+                  'same round: median (lowest-highest; 95% bootstrap interval of the median) over the '
+                  'rounds; p99 at QD1: lower is better.\n')
         md.append('| job | 512 | 4k |')
         md.append('|---|---|---|')
         per_round = {}
@@ -158,9 +168,11 @@ def main():
                 cands = [c for c in (f'crypt-{ss}', f'crypt-nowq-{ss}') if med(runs, job, c, key)]
                 best = pick(cands, key=lambda c: med(runs, job, c, key)) if cands else None
                 r = paired(runs, job, f'aurora-{ss}', best, key) if best else []
-                per_round[label.replace(' ', '-') + '/' + ss] = {'against': best, 'ratios': r}
-                cells.append(f'**{statistics.median(r):.2f}x** ({min(r):.2f}-{max(r):.2f}) vs {best}'
-                             if r else '-')
+                ci = median_ci(r) if r else None
+                per_round[label.replace(' ', '-') + '/' + ss] = {'against': best, 'ratios': r,
+                                                                 'median_ci95': ci}
+                cells.append(f'**{statistics.median(r):.2f}x** ({min(r):.2f}-{max(r):.2f}; '
+                             f'{ci[0]:.2f}-{ci[1]:.2f}) vs {best}' if r else '-')
             md.append('| ' + ' | '.join(cells) + ' |')
         md.append('')
         everything[kver]['per_round_ratios'] = per_round

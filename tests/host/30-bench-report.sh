@@ -72,8 +72,11 @@ a2 = [r for r in runs if r['job'] == 'sr1m' and r['rep'] == 2 and r['config'] ==
 check(len(a2) == 1 and a2[0]['cpu_busy'] == 0.98 and a2[0]['bw_bytes'] == 90 * 1048576,
       'a section maps to its round, configuration, throughput and CPU use')
 pr = k['per_round_ratios'].get('sr1m/4k', {})
-check(pr.get('against') == 'crypt-4k' and [round(x, 3) for x in pr.get('ratios', [])] == [1.1, 0.9, 1.2],
-      f'per-round ratios against the best dm-crypt ({pr})')
+# The interval of the median lies within the range and holds the median.
+lo, hi = [round(x, 3) for x in pr.get('median_ci95') or [0, 0]]
+check(pr.get('against') == 'crypt-4k' and [round(x, 3) for x in pr.get('ratios', [])] == [1.1, 0.9, 1.2]
+      and 0.9 <= lo <= 1.1 <= hi <= 1.2,
+      f'per-round ratios against the best dm-crypt, the interval of their median within their range ({pr})')
 c = k.get('aurora_counters', {})
 check(c == {'sr1m/aurora-4k': {'reads': 350, 'writes': 50, 'handed_off': 8, 'shared': 100}},
       f'dm-aurora counters: after minus before, a configuration without both left out ({c})')
