@@ -170,12 +170,14 @@ struct aurora_c {
 };
 
 /*
- * One context working on the crypto of a bio: the submitter (part 0) or a
- * helper on the target's unbound workqueue.  Each has its own request.
+ * One context working on the crypto of a bio: for a small bio the task that
+ * converts it (part 0) and the helper that shares it (part 1, on
+ * helper_wq); for a large bio every part is a worker on large_wq.  Each has
+ * its own request.
  */
 struct aurora_part {
 	struct aurora_io *io;
-	struct work_struct work;	/* helpers only */
+	struct work_struct work;	/* workers and helpers only */
 	__le64 iv[2];
 	/* must be last: crypto_skcipher_reqsize() bytes of context follow */
 	struct skcipher_request req;
