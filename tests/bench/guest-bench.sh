@@ -3,7 +3,8 @@
 # dm-crypt (default flags, and no_read_workqueue+no_write_workqueue) and
 # dm-aurora, with 512- and 4096-byte crypto sectors; the same key, the same
 # data and the same jobs, interleaved (every configuration once per round,
-# in a rotated order), several rounds.  Then the cipher's own limit from
+# the ones compared next to each other, in an order that changes each
+# round), several rounds.  Then the cipher's own limit from
 # tcrypt.  Output: one line 'BENCHSET <json>' per job, dm-aurora's counters
 # ('DMSTATUS') and the tcrypt lines, parsed on the host by
 # tests/bench/report.py.
@@ -11,7 +12,7 @@ set -u
 BENCH_TAG=bench
 . /bench/lib.inc
 SIZE_MB=$(opt size_mb 256)
-REPS=$(opt reps 8)
+REPS=$(opt reps 12)
 RUNTIME=$(opt runtime 2)
 RAMP=$(opt ramp 1)
 JOBS=$(opt jobs "rr4k-qd1,rw4k-qd1,rr4k-qd32,rw4k-qd32,sr1m,sw1m")
@@ -40,7 +41,6 @@ stat_busy() {
 
 # Every configuration's device, for the whole run.
 IFS=, read -r -a configs <<< "$CONFIGS"
-n=${#configs[@]}
 declare -A target
 for cfg in "${configs[@]}"; do
 	if [ "$cfg" = raw ]; then
@@ -63,13 +63,40 @@ aurora_status() {
 	done
 }
 
+# The configurations that are compared run next to each other: one group
+# per crypto sector size, dm-crypt default, dm-aurora and dm-crypt nowq in
+# that order (dm-aurora next to both), any other configuration (raw) a group
+# of its own.
+declare -A have
+for cfg in "${configs[@]}"; do have[$cfg]=1; done
+groups=()
+declare -A grouped
+for cfg in "${configs[@]}"; do
+	[ -n "${grouped[$cfg]:-}" ] && continue
+	case "$cfg" in
+	crypt-nowq-*) s=${cfg#crypt-nowq-} ;;
+	crypt-* | aurora-*) s=${cfg#*-} ;;
+	*) groups+=("$cfg"); grouped[$cfg]=1; continue ;;
+	esac
+	g=""
+	for c in "crypt-$s" "aurora-$s" "crypt-nowq-$s"; do
+		[ -n "${have[$c]:-}" ] || continue
+		g="$g${g:+ }$c"
+		grouped[$c]=1
+	done
+	groups+=("$g")
+done
+ng=${#groups[@]}
+
 # One fio run per job, its sections back to back: for each round every
-# configuration once, in an order rotated each round so that none always
-# runs first or after the same neighbour.  Sections of a few seconds, with
-# no process start between them, keep the configurations compared close in
-# time: the guest's speed drifts with the host's load over seconds.  Each
-# section's CPU use comes from /proc/stat read by fio right before and after
-# it (exec_prerun/exec_postrun write <section>.prerun.txt/.postrun.txt).
+# configuration once.  The groups' order is rotated each round, and the
+# order inside a group reversed every other round (A B C, then C B A), so
+# that no configuration always runs first or always runs right after
+# another.  Sections of a few seconds, with no process start between them,
+# keep the configurations compared close in time: the guest's speed drifts
+# with the host's load over seconds.  Each section's CPU use comes from
+# /proc/stat read by fio right before and after it (exec_prerun/exec_postrun
+# write <section>.prerun.txt/.postrun.txt).
 IFS=, read -r -a jobs <<< "$JOBS"
 work=/tmp/bench-fio
 for job in "${jobs[@]}"; do
@@ -82,9 +109,13 @@ for job in "${jobs[@]}"; do
 			"exec_postrun=head -n 1 /proc/stat"
 		for a in $(bench_fio_args "$job"); do echo "${a#--}"; done
 		for ((rep = 1; rep <= REPS; rep++)); do
-			for ((i = 0; i < n; i++)); do
-				cfg=${configs[$(((i + rep + ${#job}) % n))]}
-				printf '[r%d-%s]\nstonewall\nfilename=%s\n' "$rep" "$cfg" "${target[$cfg]}"
+			for ((i = 0; i < ng; i++)); do
+				read -r -a members <<< "${groups[$(((i + rep + ${#job}) % ng))]}"
+				m=${#members[@]}
+				for ((j = 0; j < m; j++)); do
+					cfg=${members[$((rep % 2 ? j : m - 1 - j))]}
+					printf '[r%d-%s]\nstonewall\nfilename=%s\n' "$rep" "$cfg" "${target[$cfg]}"
+				done
 			done
 		done
 	} > job.fio
