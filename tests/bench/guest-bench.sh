@@ -67,8 +67,6 @@ aurora_status() {
 # per crypto sector size, dm-crypt default, dm-aurora and dm-crypt nowq in
 # that order (dm-aurora next to both), any other configuration (raw) a group
 # of its own.
-declare -A have
-for cfg in "${configs[@]}"; do have[$cfg]=1; done
 groups=()
 declare -A grouped
 for cfg in "${configs[@]}"; do
@@ -80,7 +78,7 @@ for cfg in "${configs[@]}"; do
 	esac
 	g=""
 	for c in "crypt-$s" "aurora-$s" "crypt-nowq-$s"; do
-		[ -n "${have[$c]:-}" ] || continue
+		[ -n "${target[$c]:-}" ] || continue
 		g="$g${g:+ }$c"
 		grouped[$c]=1
 	done
