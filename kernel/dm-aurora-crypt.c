@@ -29,6 +29,26 @@
 
 #include "dm-aurora.h"
 
+/*
+ * Test knob: the path every small bio takes, so that the test suite can run
+ * each path whatever the scheduling.  0: chosen per bio as described above;
+ * 1: converted by the context that has it, alone; 2: shared with a helper on
+ * another CPU, busy or not; 3: handed off to another CPU.  Only with more
+ * than one online CPU; bios larger than AURORA_CHUNK_BYTES always take the
+ * large-bio path.
+ */
+static unsigned int force_path;
+module_param(force_path, uint, 0644);
+MODULE_PARM_DESC(force_path,
+		 "test: path of small bios (0 auto, 1 inline, 2 shared, 3 handed off)");
+
+enum aurora_path {
+	AURORA_PATH_AUTO,
+	AURORA_PATH_INLINE,
+	AURORA_PATH_SHARE,
+	AURORA_PATH_HANDOFF,
+};
+
 void aurora_count_terminal(struct aurora_c *ac)
 {
 	this_cpu_inc(ac->stats->terminal_eio);
@@ -304,8 +324,18 @@ static void aurora_crypt(struct aurora_io *io, bool share)
 	struct aurora_part *p;
 
 	io->shared = false;
-	if (share && size > ss && ac->nr_parts > 1 && aurora_share_due(pc))
-		to = aurora_other_cpu(ac, pc, cpu, true);
+	switch (READ_ONCE(force_path)) {
+	case AURORA_PATH_INLINE:
+		break;
+	case AURORA_PATH_SHARE:
+		if (share && size > ss && ac->nr_parts > 1)
+			to = aurora_other_cpu(ac, pc, cpu, false);
+		break;
+	default:
+		if (share && size > ss && ac->nr_parts > 1 &&
+		    aurora_share_due(pc))
+			to = aurora_other_cpu(ac, pc, cpu, true);
+	}
 	if (to >= 0) {
 		io->shared = true;
 		aurora_chunks_init(io, max(ss, rounddown(size /
@@ -364,6 +394,15 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 		return AURORA_INLINE;
 
 	pc = per_cpu_ptr(ac->pcpu, cpu);
+	switch (READ_ONCE(force_path)) {
+	case AURORA_PATH_INLINE:
+		return AURORA_INLINE;
+	case AURORA_PATH_SHARE:
+		return AURORA_INLINE_SHARE;
+	case AURORA_PATH_HANDOFF:
+		probe = false;
+		goto queue;
+	}
 	n = atomic_read(&pc->handed_off);
 	same_task = READ_ONCE(pc->task) == current;
 	probe = !n && (!same_task || READ_ONCE(pc->nvcsw) != current->nvcsw);
@@ -381,6 +420,7 @@ static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
 		return AURORA_INLINE;
 	}
 
+queue:
 	/* The other online CPUs in turn. */
 	to = aurora_other_cpu(ac, pc, cpu, false);
 	if (to < 0)

@@ -45,7 +45,10 @@ ktap_result "table shows the new key reference" \
 	"$(dmsetup table "$name" | grep -q ":64:logon:$desc2 "; echo $?)"
 # The target now watches the new key.
 keyctl revoke "$kid2"
-sleep 2
+for _ in $(seq 1 300); do
+	[[ "$(tgt_status "$name")" == "terminal key-revoked "* ]] && break
+	sleep 0.1
+done
 ktap_result "revoking the new key makes the target terminal" \
 	"$([[ "$(tgt_status "$name")" == "terminal key-revoked "* ]]; echo $?)"
 tgt_remove "$name"
