@@ -2,19 +2,22 @@
 /*
  * dm-aurora: data path.
  *
- * Reads are remapped in map() and decrypted in place when the lower device
- * completes them: inline when the completion runs in a task that may sleep,
- * otherwise on the target's workqueue.  Writes are encrypted in map() (or on
- * the unbound workqueue with write_workqueue) into a bounce bio whose pages
- * come from a mempool, and the original bio completes from the bounce bio's
- * end_io.  A bio larger than AURORA_CHUNK_BYTES is converted in chunks by
- * workers on every CPU while the context that had it goes on
- * (aurora_crypt_large()).  A smaller bio whose submitter does not wait for
- * it is handed off to another CPU instead (aurora_hand_off()); one whose
- * submitter waits for it is converted by the submitter, sharing its chunks
+ * Reads are remapped in map() and decrypted in place on the target's
+ * workqueue once the lower device completes them: a completion may run in
+ * any context, atomic ones included, so it only queues work.  Writes are
+ * encrypted in map() (or on the unbound workqueue with write_workqueue) into
+ * a bounce bio whose pages come from a mempool, and the original bio
+ * completes from the bounce bio's end_io.  A bio larger than
+ * AURORA_CHUNK_BYTES is converted in chunks by workers on every CPU while the
+ * context that had it goes on (aurora_crypt_large()).  A smaller write whose
+ * submitter does not wait for it is handed off to another CPU instead
+ * (aurora_hand_off()); one whose submitter waits for it is converted by the
+ * submitter, and a read by the worker, sharing its chunks
  * with a helper on a CPU that is not converting anything for dm-aurora.
  * Each participant has one skcipher request (in the per-bio data), reused
- * for every data unit it converts.
+ * for every data unit it converts.  Requests never carry
+ * CRYPTO_TFM_REQ_MAY_SLEEP (as dm-crypt's): map() runs with I/O in flight
+ * and must not enter reclaim through the cipher.
  *
  * The IV is plain64, as dm-crypt's aes-xts-plain64: the little-endian 64-bit
  * number of the data unit's first 512-byte sector relative to the target
@@ -25,7 +28,6 @@
 #include <linux/blkdev.h>
 #include <linux/preempt.h>
 #include <linux/scatterlist.h>
-#include <linux/sched/clock.h>
 
 #include "dm-aurora.h"
 
@@ -59,10 +61,19 @@ static struct aurora_part *aurora_part(struct aurora_io *io, unsigned int i)
 	return (void *)((char *)io + AURORA_IO_SIZE + i * io->ac->part_size);
 }
 
+/* The IV of @p: after the request context, aligned for the cipher. */
+static __le64 *aurora_part_iv(struct aurora_part *p)
+{
+	struct aurora_c *ac = p->io->ac;
+
+	return PTR_ALIGN((void *)((char *)(&p->req + 1) + ac->reqsize),
+			 ac->alignmask + 1);
+}
+
 /*
  * Encrypt (@enc) or decrypt the data units of chunk @k of @io with the
- * request of @p.  Task context only: may sleep waiting for an asynchronous
- * cipher.  The SRCU read section that protects the cipher against the
+ * request of @p.  Task context only (map() or a worker): may sleep waiting
+ * for an asynchronous cipher.  The SRCU read section that protects the cipher against the
  * terminal wipe begins and ends here, in the caller's context.
  */
 static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
@@ -81,6 +92,7 @@ static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 	struct scatterlist sg_in, sg_out;
 	struct crypto_skcipher *tfm;
 	blk_status_t sts = BLK_STS_OK;
+	__le64 *iv = aurora_part_iv(p);
 	DECLARE_CRYPTO_WAIT(wait);
 	int idx, r;
 
@@ -101,8 +113,7 @@ static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 	}
 
 	skcipher_request_set_tfm(req, tfm);
-	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG |
-				      CRYPTO_TFM_REQ_MAY_SLEEP,
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
 				      crypto_req_done, &wait);
 	sg_init_table(&sg_in, 1);
 	sg_init_table(&sg_out, 1);
@@ -119,10 +130,9 @@ static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 		sg_set_page(&sg_in, bv_in.bv_page, ss, bv_in.bv_offset);
 		sg_set_page(&sg_out, bv_out.bv_page, ss, bv_out.bv_offset);
 
-		p->iv[0] = cpu_to_le64(large ? sector >> ac->sector_shift :
-				       sector);
-		p->iv[1] = 0;
-		skcipher_request_set_crypt(req, &sg_in, &sg_out, ss, p->iv);
+		iv[0] = cpu_to_le64(large ? sector >> ac->sector_shift : sector);
+		iv[1] = 0;
+		skcipher_request_set_crypt(req, &sg_in, &sg_out, ss, iv);
 		r = enc ? crypto_skcipher_encrypt(req) :
 			  crypto_skcipher_decrypt(req);
 		r = crypto_wait_req(r, &wait);
@@ -244,18 +254,6 @@ static void aurora_share_result(struct aurora_pcpu *pc, bool helped)
 		WRITE_ONCE(pc->next_share, jiffies + AURORA_SHARE_RETRY);
 }
 
-/*
- * The helper of a shared bio is still converting when the submitter has no
- * chunk left: wait for it a little (see AURORA_SHARE_SPIN_NS).
- */
-static void aurora_wait_helper(struct aurora_io *io)
-{
-	u64 end = local_clock() + AURORA_SHARE_SPIN_NS;
-
-	while (atomic_read(&io->parts) > 1 && local_clock() < end)
-		cpu_relax();
-}
-
 /* Set up @io to be converted in chunks of @chunk_bytes by @parts parts. */
 static void aurora_chunks_init(struct aurora_io *io, unsigned int chunk_bytes,
 			       unsigned int parts)
@@ -309,10 +307,9 @@ static bool aurora_crypt_large(struct aurora_io *io)
  * Only for a bio that aurora_crypt_large() did not take (the callers try
  * it first).  It is converted right here, alone, unless @share (its
  * submitter waits for it) and another CPU is free: then it is cut into
- * AURORA_SHARE_CHUNKS chunks claimed by the submitter and one helper there,
- * and the submitter waits for the helper's last chunk (see
- * AURORA_SHARE_SPIN_NS).  Whether the helper took part counts towards
- * sharing the next bios (aurora_share_due()).
+ * AURORA_SHARE_CHUNKS chunks claimed by the submitter and one helper there;
+ * whichever finishes last completes the bio.  Whether the helper took part
+ * counts towards sharing the next bios (aurora_share_due()).
  */
 static void aurora_crypt(struct aurora_io *io, bool share)
 {
@@ -359,8 +356,6 @@ static void aurora_crypt(struct aurora_io *io, bool share)
 		aurora_share_result(pc, done < io->nr_chunks);
 		if (cancel_work(&aurora_part(io, 1)->work))
 			cancelled++;
-		else
-			aurora_wait_helper(io);
 	}
 	atomic_dec(&pc->converting);
 	aurora_parts_put(io, 1 + cancelled);
@@ -475,132 +470,75 @@ static void aurora_read_end_io(struct bio *bio)
 {
 	struct aurora_io *io = bio->bi_private;
 	struct aurora_c *ac = io->ac;
-	enum aurora_handoff h;
 
 	if (unlikely(bio->bi_status)) {
 		aurora_read_done(io, bio->bi_status);
 		return;
 	}
-	/* From any context, with no hop through ac->wq. */
+	/*
+	 * Any context, atomic ones included (preemptible() cannot tell an RCU
+	 * read section apart with PREEMPT_RCU): only queue work from here.
+	 */
 	if (aurora_crypt_large(io))
 		return;
-	if (!test_bit(AURORA_NO_READ_INLINE, &ac->flags) &&
-	    in_task() && preemptible()) {
-		h = aurora_hand_off(io, io->iter.bi_size, aurora_read_work);
-		if (h != AURORA_HANDED_OFF)
-			aurora_crypt(io, h == AURORA_INLINE_SHARE);
-		return;
-	}
 	INIT_WORK(&io->work, aurora_read_work);
 	queue_work(ac->wq, &io->work);
 }
 
 /* ---- writes ---- */
 
-/* Free the pages on @list (page->lru) to the mempool. */
-static void aurora_pages_free(struct aurora_c *ac, struct list_head *list)
-{
-	struct page *page, *tmp;
-
-	list_for_each_entry_safe(page, tmp, list, lru) {
-		list_del(&page->lru);
-		mempool_free(page, &ac->page_pool);
-	}
-}
-
-/* Free every kept page (see AURORA_PAGE_CACHE_MAX). */
-void aurora_pages_release(struct aurora_c *ac)
-{
-	unsigned long irqflags;
-	LIST_HEAD(list);
-
-	spin_lock_irqsave(&ac->page_lock, irqflags);
-	list_splice_init(&ac->pages, &list);
-	ac->nr_pages = 0;
-	spin_unlock_irqrestore(&ac->page_lock, irqflags);
-	aurora_pages_free(ac, &list);
-}
-
-/* Release the kept pages once no write has taken one for a while. */
-void aurora_page_trim(struct work_struct *work)
-{
-	struct aurora_c *ac = container_of(to_delayed_work(work),
-					   struct aurora_c, page_trim);
-	unsigned long idle = READ_ONCE(ac->page_taken) + AURORA_PAGE_CACHE_IDLE;
-
-	if (time_before(jiffies, idle)) {
-		queue_delayed_work(system_wq, &ac->page_trim, idle - jiffies);
-		return;
-	}
-	aurora_pages_release(ac);
-}
-
 /*
- * Free the pages of a bounce bio: keep them for the next writes while the
- * mempool's reserve is full and fewer than AURORA_PAGE_CACHE_MAX are kept.
- * Any context.
+ * Bounce pages allocated by every aurora target (the mempools' reserves
+ * included) and the cap on them (AURORA_PAGES_PERCENT of RAM).
  */
+static atomic_long_t aurora_pages_allocated = ATOMIC_LONG_INIT(0);
+
+static void *aurora_page_alloc(gfp_t gfp, void *pool_data)
+{
+	unsigned long cap = totalram_pages() / 100 * AURORA_PAGES_PERCENT;
+	struct page *page;
+
+	/*
+	 * Over the cap, a caller that may not wait (mempool_alloc()'s first
+	 * try is __GFP_NORETRY) takes from the reserve instead.
+	 */
+	if (unlikely(atomic_long_read(&aurora_pages_allocated) >= cap) &&
+	    (gfp & __GFP_NORETRY))
+		return NULL;
+	page = alloc_page(gfp);
+	if (page)
+		atomic_long_inc(&aurora_pages_allocated);
+	return page;
+}
+
+static void aurora_page_free(void *element, void *pool_data)
+{
+	__free_page(element);
+	atomic_long_dec(&aurora_pages_allocated);
+}
+
+int aurora_page_pool_init(struct aurora_c *ac)
+{
+	return mempool_init(&ac->page_pool, AURORA_MIN_POOL_PAGES,
+			    aurora_page_alloc, aurora_page_free, NULL);
+}
+
+/* Give the pages of a bounce bio back to the mempool.  Any context. */
 static void aurora_free_pages(struct aurora_c *ac, struct bio *clone)
 {
 	struct bvec_iter_all iter_all;
-	unsigned long irqflags;
 	struct bio_vec *bv;
-	unsigned int n = 0;
-	LIST_HEAD(other);
-	LIST_HEAD(list);
 
-	/* Only pages nobody else holds (the device is done with them). */
-	bio_for_each_segment_all(bv, clone, iter_all) {
-		if (page_ref_count(bv->bv_page) == 1) {
-			list_add(&bv->bv_page->lru, &list);
-			n++;
-		} else {
-			list_add(&bv->bv_page->lru, &other);
-		}
-	}
-	aurora_pages_free(ac, &other);
-	if (!n)
-		return;
-	if (READ_ONCE(ac->page_pool.curr_nr) < ac->page_pool.min_nr) {
-		/* Refill the reserve first: a writer may be waiting on it. */
-		aurora_pages_free(ac, &list);
-		return;
-	}
-	spin_lock_irqsave(&ac->page_lock, irqflags);
-	if (ac->nr_pages + n <= AURORA_PAGE_CACHE_MAX) {
-		list_splice_init(&list, &ac->pages);
-		ac->nr_pages += n;
-	}
-	spin_unlock_irqrestore(&ac->page_lock, irqflags);
-	if (list_empty(&list))
-		queue_delayed_work(system_wq, &ac->page_trim,
-				   AURORA_PAGE_CACHE_IDLE);
-	else
-		aurora_pages_free(ac, &list);
-}
-
-/* Move up to @nr kept pages to @list. */
-static void aurora_pages_take(struct aurora_c *ac, struct list_head *list,
-			      unsigned int nr)
-{
-	unsigned long irqflags;
-	unsigned int i;
-
-	if (!READ_ONCE(ac->nr_pages))
-		return;
-	spin_lock_irqsave(&ac->page_lock, irqflags);
-	for (i = 0; i < nr && !list_empty(&ac->pages); i++)
-		list_move(ac->pages.next, list);
-	ac->nr_pages -= i;
-	WRITE_ONCE(ac->page_taken, jiffies);
-	spin_unlock_irqrestore(&ac->page_lock, irqflags);
+	bio_for_each_segment_all(bv, clone, iter_all)
+		mempool_free(bv->bv_page, &ac->page_pool);
 }
 
 /*
- * Allocate a bounce bio of @size bytes: kept pages first, then from the
- * mempool.  First try without blocking; if the pool runs dry, retry
- * blocking under a mutex so that concurrent writers each holding part of
- * the pool cannot deadlock (as dm-crypt does).
+ * Allocate a bounce bio of @size bytes (at most BIO_MAX_VECS pages) with
+ * pages from the mempool.  First try without blocking; if that fails, give
+ * everything back and retry blocking, one writer at a time (bio_alloc_lock):
+ * the reserve holds the largest bounce bio, so that writer gets all its
+ * pages as the writes in flight complete (as dm-crypt does).
  */
 static struct bio *aurora_alloc_clone(struct aurora_io *io, unsigned int size)
 {
@@ -610,7 +548,6 @@ static struct bio *aurora_alloc_clone(struct aurora_io *io, unsigned int size)
 	unsigned int i, remaining;
 	struct bio *clone;
 	struct page *page;
-	LIST_HEAD(kept);
 
 retry:
 	if (gfp & __GFP_DIRECT_RECLAIM)
@@ -618,16 +555,11 @@ retry:
 
 	clone = bio_alloc_bioset(ac->dev->bdev, nr, io->bio->bi_opf, GFP_NOIO,
 				 &ac->bs);
-	aurora_pages_take(ac, &kept, nr);
 	remaining = size;
 	for (i = 0; i < nr; i++) {
 		unsigned int len = min_t(unsigned int, remaining, PAGE_SIZE);
 
-		page = list_first_entry_or_null(&kept, struct page, lru);
-		if (page)
-			list_del(&page->lru);
-		else
-			page = mempool_alloc(&ac->page_pool, gfp);
+		page = mempool_alloc(&ac->page_pool, gfp);
 		if (!page) {
 			aurora_free_pages(ac, clone);
 			bio_put(clone);
@@ -719,8 +651,13 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	unsigned int ss_mask = (ac->sector_size >> SECTOR_SHIFT) - 1;
 	enum aurora_handoff h;
 	struct aurora_io *io;
+	bool gone;
+	int idx;
 
-	if (unlikely(aurora_is_terminal(ac) || aurora_key_check(ac))) {
+	idx = srcu_read_lock(&ac->srcu);
+	gone = aurora_is_terminal(ac) || aurora_key_check(ac);
+	srcu_read_unlock(&ac->srcu, idx);
+	if (unlikely(gone)) {
 		aurora_count_terminal(ac);
 		/* let the watch wipe the key and raise the event now */
 		if (!test_bit(AURORA_TERMINAL_DONE, &ac->flags))

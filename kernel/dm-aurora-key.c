@@ -5,12 +5,19 @@
  * The data key lives in the kernel keyring as a 64-byte logon key.  The
  * target copies it into the xts(aes) transform and keeps a reference to the
  * key itself, only to notice when it is revoked, invalidated or expires.
- * From then on the target is terminal: new bios fail and the transform is
- * freed (the crypto API zeroizes its context on free).
+ * From then on the target is terminal: new bios fail, the transform is freed
+ * (the crypto API zeroizes its context on free) and the key reference is
+ * dropped.
+ *
+ * ac->tfm and ac->key are read under ac->srcu (the I/O path) and replaced
+ * under ac->key_lock, the old ones freed or put only after
+ * synchronize_srcu().  ac->state_lock serializes the messages that change
+ * the key against suspend and resume.
  */
 
 #include <linux/ctype.h>
 #include <linux/err.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <keys/user-type.h>
@@ -117,14 +124,19 @@ int aurora_key_load(struct aurora_c *ac, const char *desc, char **error)
 		goto put_key;
 	}
 
-	tfm = crypto_alloc_skcipher("xts(aes)", 0, 0);
+	/*
+	 * As dm-crypt: no implementation that allocates memory per request,
+	 * which could fail under the memory pressure writes relieve.
+	 */
+	tfm = crypto_alloc_skcipher("xts(aes)", 0, CRYPTO_ALG_ALLOCATES_MEMORY);
 	if (IS_ERR(tfm)) {
 		*error = "Cannot allocate xts(aes) cipher";
 		r = PTR_ERR(tfm);
 		goto free_desc;
 	}
 
-	if (ac->reqsize && crypto_skcipher_reqsize(tfm) > ac->reqsize) {
+	if (ac->reqsize && (crypto_skcipher_reqsize(tfm) > ac->reqsize ||
+			    crypto_skcipher_alignmask(tfm) > ac->alignmask)) {
 		*error = "Cipher implementation changed; reload the table";
 		r = -EINVAL;
 		goto free_tfm;
@@ -141,19 +153,32 @@ int aurora_key_load(struct aurora_c *ac, const char *desc, char **error)
 		r = -EKEYREVOKED;
 		goto free_tfm;
 	}
-	if (!ac->reqsize)
+	/*
+	 * A revocation of the key in use is not lost by replacing it: the
+	 * target goes terminal as the watch would have made it.
+	 */
+	old_key = rcu_dereference_protected(ac->key,
+					    lockdep_is_held(&ac->key_lock));
+	if (old_key && aurora_key_check(ac)) {
+		mutex_unlock(&ac->key_lock);
+		aurora_go_terminal(ac, "");
+		*error = "The key in use is revoked, invalidated or expired: target is terminal";
+		r = -EKEYREVOKED;
+		goto free_tfm;
+	}
+	if (!ac->reqsize) {
 		ac->reqsize = crypto_skcipher_reqsize(tfm);
+		ac->alignmask = crypto_skcipher_alignmask(tfm);
+	}
 	old = rcu_replace_pointer(ac->tfm, tfm, lockdep_is_held(&ac->key_lock));
-	old_key = ac->key;
-	ac->key = key;
+	old_key = rcu_replace_pointer(ac->key, key,
+				      lockdep_is_held(&ac->key_lock));
 	kfree(ac->key_desc);
 	ac->key_desc = new_desc;
 	clear_bit(AURORA_KEY_WIPED, &ac->flags);
-	if (old) {
-		synchronize_srcu(&ac->srcu);
-		crypto_free_skcipher(old);
-	}
+	synchronize_srcu(&ac->srcu);
 	mutex_unlock(&ac->key_lock);
+	crypto_free_skcipher(old);
 	key_put(old_key);
 	return 0;
 
@@ -167,22 +192,28 @@ put_key:
 }
 
 /*
- * Remove the cipher context from memory.  The key reference is kept so that
- * revocation is still noticed.  Waits for crypto users.  May sleep.
+ * Remove the cipher context from memory, and with @put the key reference
+ * too (the target leaves service for good).  Without it the reference is
+ * kept so that a revocation is still noticed.  Waits for crypto users.
+ * May sleep.
  */
-void aurora_key_wipe(struct aurora_c *ac)
+void aurora_key_wipe(struct aurora_c *ac, bool put)
 {
 	struct crypto_skcipher *old;
+	struct key *old_key = NULL;
 
 	mutex_lock(&ac->key_lock);
 	set_bit(AURORA_KEY_WIPED, &ac->flags);
 	old = rcu_replace_pointer(ac->tfm, NULL, lockdep_is_held(&ac->key_lock));
-	if (old) {
+	if (put)
+		old_key = rcu_replace_pointer(ac->key, NULL,
+					      lockdep_is_held(&ac->key_lock));
+	if (old || old_key)
 		synchronize_srcu(&ac->srcu);
-		/* frees the context with kfree_sensitive(): keys are zeroized */
-		crypto_free_skcipher(old);
-	}
 	mutex_unlock(&ac->key_lock);
+	/* frees the context with kfree_sensitive(): keys are zeroized */
+	crypto_free_skcipher(old);
+	key_put(old_key);
 }
 
 void aurora_sanitize_reason(char *dst, const char *src)
@@ -212,11 +243,14 @@ void aurora_set_terminal(struct aurora_c *ac, const char *reason)
 	spin_unlock(&ac->reason_lock);
 }
 
-/* Mark terminal, wipe the key material and raise a dm event.  May sleep. */
+/*
+ * Mark terminal, wipe the key material, drop the key reference and raise a
+ * dm event.  May sleep.
+ */
 void aurora_go_terminal(struct aurora_c *ac, const char *reason)
 {
 	aurora_set_terminal(ac, reason);
-	aurora_key_wipe(ac);
+	aurora_key_wipe(ac, true);
 	if (!test_and_set_bit(AURORA_TERMINAL_DONE, &ac->flags)) {
 		spin_lock(&ac->reason_lock);
 		DMWARN("%s: terminal: %s",
@@ -229,11 +263,18 @@ void aurora_go_terminal(struct aurora_c *ac, const char *reason)
 /*
  * Check the key's state; cheap enough for the I/O path.  Returns true and
  * marks the target terminal if the key was revoked, invalidated or expired.
+ * The caller holds ac->key_lock or is in an ac->srcu read section.  No key
+ * (dropped on the way to terminal) is not a verdict of its own.
  */
 bool aurora_key_check(struct aurora_c *ac)
 {
-	int r = key_validate(READ_ONCE(ac->key));
+	struct key *key = srcu_dereference_check(ac->key, &ac->srcu,
+						 lockdep_is_held(&ac->key_lock));
+	int r;
 
+	if (!key)
+		return aurora_is_terminal(ac);
+	r = key_validate(key);
 	if (likely(!r))
 		return false;
 	if (r == -EKEYREVOKED)

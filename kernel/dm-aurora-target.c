@@ -10,6 +10,7 @@
 
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -108,10 +109,8 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ac->ti = ti;
 	ac->sector_size = 1 << SECTOR_SHIFT;
 	mutex_init(&ac->key_lock);
+	mutex_init(&ac->state_lock);
 	mutex_init(&ac->bio_alloc_lock);
-	spin_lock_init(&ac->page_lock);
-	INIT_LIST_HEAD(&ac->pages);
-	INIT_DELAYED_WORK(&ac->page_trim, aurora_page_trim);
 	spin_lock_init(&ac->reason_lock);
 	INIT_DELAYED_WORK(&ac->watch, aurora_watch_fn);
 
@@ -184,7 +183,7 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto free_stats;
 	}
 
-	r = mempool_init_page_pool(&ac->page_pool, AURORA_MIN_POOL_PAGES, 0);
+	r = aurora_page_pool_init(ac);
 	if (r) {
 		ti->error = "Cannot allocate page mempool";
 		goto free_pcpu;
@@ -203,13 +202,12 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	 */
 	if (test_bit(AURORA_WRITE_WQ, &ac->flags))
 		ac->wq = alloc_workqueue("kaurorad/%s",
-					 WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_UNBOUND,
+					 WQ_MEM_RECLAIM | WQ_UNBOUND,
 					 num_online_cpus(),
 					 dm_table_device_name(ti->table));
 	else
 		ac->wq = alloc_workqueue("kaurorad/%s",
-					 WQ_MEM_RECLAIM | WQ_HIGHPRI |
-					 WQ_CPU_INTENSIVE, 0,
+					 WQ_MEM_RECLAIM | WQ_CPU_INTENSIVE, 0,
 					 dm_table_device_name(ti->table));
 	if (!ac->wq) {
 		ti->error = "Cannot allocate workqueue";
@@ -222,8 +220,7 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	 * queued on another CPU; they never wait for anything but the cipher.
 	 */
 	ac->helper_wq = alloc_workqueue("kaurora_helper/%s",
-					WQ_MEM_RECLAIM | WQ_HIGHPRI |
-					WQ_CPU_INTENSIVE, 0,
+					WQ_MEM_RECLAIM | WQ_CPU_INTENSIVE, 0,
 					dm_table_device_name(ti->table));
 	if (!ac->helper_wq) {
 		ti->error = "Cannot allocate workqueue";
@@ -249,14 +246,14 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	/*
 	 * Small bios handed off to other CPUs by a submitter that keeps
-	 * several in flight (see AURORA_PROBE_PERIOD).  Per CPU and
-	 * concurrency-managed: one worker per CPU runs them one after the
-	 * other, and only the first of a run costs a wakeup.  Pointless with
-	 * one CPU.
+	 * several in flight (see AURORA_PROBE_PERIOD).  Per CPU; the work
+	 * is all crypto, so it stays out of concurrency management.
+	 * Pointless with one CPU.
 	 */
 	if (num_online_cpus() > 1) {
 		ac->async_wq = alloc_workqueue("kaurora_async/%s",
-					       WQ_MEM_RECLAIM | WQ_HIGHPRI, 0,
+					       WQ_MEM_RECLAIM |
+					       WQ_CPU_INTENSIVE, 0,
 					       dm_table_device_name(ti->table));
 		if (!ac->async_wq) {
 			ti->error = "Cannot allocate workqueue";
@@ -272,7 +269,9 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->private = ac;
 	ac->nr_parts = min_t(unsigned int, num_possible_cpus(),
 			     AURORA_MAX_PARTS);
-	ac->part_size = ALIGN(sizeof(struct aurora_part) + ac->reqsize,
+	/* The request context, then the IV aligned for the cipher. */
+	ac->part_size = ALIGN(sizeof(struct aurora_part) + ac->reqsize +
+			      ac->alignmask + AURORA_IV_SIZE,
 			      ARCH_KMALLOC_MINALIGN);
 	ti->per_io_data_size = AURORA_IO_SIZE + ac->nr_parts * ac->part_size;
 	ti->num_flush_bios = 1;
@@ -320,11 +319,9 @@ static void aurora_dtr(struct dm_target *ti)
 	destroy_workqueue(ac->large_wq);
 	destroy_workqueue(ac->helper_wq);
 	crypto_free_skcipher(rcu_dereference_protected(ac->tfm, 1));
-	key_put(ac->key);
+	key_put(rcu_dereference_protected(ac->key, 1));
 	kfree(ac->key_desc);
 	bioset_exit(&ac->bs);
-	cancel_delayed_work_sync(&ac->page_trim);
-	aurora_pages_release(ac);
 	mempool_exit(&ac->page_pool);
 	free_percpu(ac->pcpu);
 	free_percpu(ac->stats);
@@ -420,41 +417,59 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
-static int aurora_message(struct dm_target *ti, unsigned int argc,
-			  char **argv, char *result, unsigned int maxlen)
+/*
+ * "key wipe" and "key set" while suspended.  Under state_lock, so that a
+ * resume cannot come between the check and the change; in a NOIO scope, as
+ * the device is suspended and its writes cannot be waited for.
+ */
+static int aurora_message_key(struct aurora_c *ac, unsigned int argc,
+			      char **argv)
 {
-	struct aurora_c *ac = ti->private;
+	unsigned int noio;
 	const char *desc;
 	char *error;
-	int r;
+	int r = -EINVAL;
 
-	if (argc == 2 && !strcasecmp(argv[0], AURORA_DM_MSG_TERMINAL)) {
-		aurora_go_terminal(ac, argv[1]);
-		return 0;
+	mutex_lock(&ac->state_lock);
+	if (!test_bit(AURORA_SUSPENDED, &ac->flags)) {
+		DMWARN("not suspended during key manipulation.");
+		goto unlock;
 	}
-
-	if (argc >= 2 && !strcasecmp(argv[0], AURORA_DM_MSG_KEY)) {
-		if (!test_bit(AURORA_SUSPENDED, &ac->flags)) {
-			DMWARN("not suspended during key manipulation.");
-			return -EINVAL;
-		}
-		if (argc == 2 && !strcasecmp(argv[1], AURORA_DM_MSG_KEY_WIPE)) {
-			aurora_key_wipe(ac);
-			return 0;
-		}
-		if (argc == 3 && !strcasecmp(argv[1], AURORA_DM_MSG_KEY_SET)) {
-			if (aurora_is_terminal(ac)) {
-				DMWARN("key set refused: target is terminal.");
-				return -EKEYREVOKED;
-			}
+	noio = memalloc_noio_save();
+	if (argc == 2 && !strcasecmp(argv[1], AURORA_DM_MSG_KEY_WIPE)) {
+		aurora_key_wipe(ac, false);
+		r = 0;
+	} else if (argc == 3 && !strcasecmp(argv[1], AURORA_DM_MSG_KEY_SET)) {
+		if (aurora_is_terminal(ac)) {
+			DMWARN("key set refused: target is terminal.");
+			r = -EKEYREVOKED;
+		} else {
 			r = aurora_key_parse(argv[2], &desc, &error);
 			if (!r)
 				r = aurora_key_load(ac, desc, &error);
 			if (r)
 				DMWARN("key set refused: %s.", error);
-			return r;
 		}
+	} else {
+		DMWARN("unrecognised message received.");
 	}
+	memalloc_noio_restore(noio);
+unlock:
+	mutex_unlock(&ac->state_lock);
+	return r;
+}
+
+static int aurora_message(struct dm_target *ti, unsigned int argc,
+			  char **argv, char *result, unsigned int maxlen)
+{
+	struct aurora_c *ac = ti->private;
+
+	if (argc == 2 && !strcasecmp(argv[0], AURORA_DM_MSG_TERMINAL)) {
+		aurora_go_terminal(ac, argv[1]);
+		return 0;
+	}
+	if (argc >= 2 && !strcasecmp(argv[0], AURORA_DM_MSG_KEY))
+		return aurora_message_key(ac, argc, argv);
 
 	DMWARN("unrecognised message received.");
 	return -EINVAL;
@@ -464,26 +479,32 @@ static void aurora_postsuspend(struct dm_target *ti)
 {
 	struct aurora_c *ac = ti->private;
 
+	mutex_lock(&ac->state_lock);
 	set_bit(AURORA_SUSPENDED, &ac->flags);
+	mutex_unlock(&ac->state_lock);
 }
 
+/*
+ * The key check and the end of the suspended window are one step under
+ * state_lock, so that no key message lands between them.  (Should another
+ * target of the table fail its preresume, key messages are refused until
+ * the device has been suspended and resumed again.)
+ */
 static int aurora_preresume(struct dm_target *ti)
 {
 	struct aurora_c *ac = ti->private;
+	int r = 0;
 
+	mutex_lock(&ac->state_lock);
 	/* A terminal target resumes: it fails every bio anyway. */
 	if (test_bit(AURORA_KEY_WIPED, &ac->flags) && !aurora_is_terminal(ac)) {
 		DMERR("aborting resume - key is not set.");
-		return -EAGAIN;
+		r = -EAGAIN;
+	} else {
+		clear_bit(AURORA_SUSPENDED, &ac->flags);
 	}
-	return 0;
-}
-
-static void aurora_resume(struct dm_target *ti)
-{
-	struct aurora_c *ac = ti->private;
-
-	clear_bit(AURORA_SUSPENDED, &ac->flags);
+	mutex_unlock(&ac->state_lock);
+	return r;
 }
 
 static int aurora_iterate_devices(struct dm_target *ti,
@@ -526,7 +547,6 @@ static struct target_type aurora_target = {
 	.message = aurora_message,
 	.postsuspend = aurora_postsuspend,
 	.preresume = aurora_preresume,
-	.resume = aurora_resume,
 	.iterate_devices = aurora_iterate_devices,
 	.io_hints = aurora_io_hints,
 };

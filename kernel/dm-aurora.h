@@ -23,21 +23,22 @@
 
 #define DM_MSG_PREFIX "aurora"
 
-/* Pages kept in reserve for write bounce buffers. */
-#define AURORA_MIN_POOL_PAGES	32
+/*
+ * Pages kept in reserve for write bounce buffers: enough for the largest
+ * bounce bio (map() caps writes at BIO_MAX_VECS pages), as dm-crypt, so that
+ * the one writer allowed to wait on the reserve (under bio_alloc_lock) always
+ * gets all its pages back from the writes in flight.
+ */
+#define AURORA_MIN_POOL_PAGES	BIO_MAX_VECS
 /* Bios kept in reserve in the bio_set. */
 #define AURORA_MIN_IOS		64
-
 /*
- * Write bounce pages freed are kept for the next writes, up to
- * AURORA_PAGE_CACHE_MAX (4 MiB of 4 KiB pages) per target, and released
- * once no write has taken one for AURORA_PAGE_CACHE_IDLE.  A page from the
- * page allocator is zeroed first (init_on_alloc, on in Debian's kernels),
- * which costs as much as a tenth of a 1 MiB write's CPU time; a kept page is
- * overwritten with ciphertext instead.
+ * Bounce pages of every aurora target together beyond which a write that
+ * may not wait takes from its target's reserve instead of the page
+ * allocator: this share of RAM, in percent (dm-crypt's cap is 2%).
  */
-#define AURORA_PAGE_CACHE_MAX	1024
-#define AURORA_PAGE_CACHE_IDLE	HZ
+#define AURORA_PAGES_PERCENT	2
+
 /*
  * A bio with more data than this is encrypted or decrypted in chunks of this
  * size that workers on every CPU claim in turn, while the context that had
@@ -81,14 +82,6 @@
 #define AURORA_SHARE_CHUNKS	8
 #define AURORA_SHARE_MISSES	32
 #define AURORA_SHARE_RETRY	(HZ / 10)
-/*
- * When the submitter finds no chunk left while the helper still converts
- * its last one, it waits up to this long for it, so that the bio completes
- * in the submitter's context rather than waking the submitter from the
- * other CPU.  A data unit takes well under a microsecond on a CPU with AES
- * instructions, tens of microseconds emulated.
- */
-#define AURORA_SHARE_SPIN_NS	(50 * NSEC_PER_USEC)
 /* Key state check period while idle. */
 #define AURORA_WATCH_PERIOD	HZ
 
@@ -100,7 +93,7 @@ enum aurora_flag {
 	AURORA_SUSPENDED,	/* between postsuspend and resume */
 	AURORA_IV_LARGE,	/* iv_large_sectors */
 	AURORA_ALLOW_DISCARDS,	/* allow_discards */
-	AURORA_NO_READ_INLINE,	/* no_read_inline */
+	AURORA_NO_READ_INLINE,	/* no_read_inline (accepted, no effect) */
 	AURORA_WRITE_WQ,	/* write_workqueue */
 };
 
@@ -136,15 +129,18 @@ struct aurora_c {
 	unsigned int sector_shift;	/* log2(sector_size) - SECTOR_SHIFT */
 	unsigned long flags;		/* enum aurora_flag */
 
-	/* Cipher: read under srcu, replaced under key_lock. */
+	/* Cipher and keyring key: read under srcu, replaced under key_lock. */
 	struct crypto_skcipher __rcu *tfm;
+	struct key __rcu *key;		/* NULL once terminal */
 	struct srcu_struct srcu;
 	unsigned int reqsize;		/* reserved per bio for the request */
-
-	/* Keyring key and its reference string; changed under key_lock. */
+	unsigned int alignmask;		/* of the cipher, for the IV */
 	struct mutex key_lock;
-	struct key *key;
-	char *key_desc;			/* description, without the prefix */
+	char *key_desc;			/* description, without the prefix;
+					 * changed under key_lock
+					 */
+	/* Serializes key messages against suspend and resume. */
+	struct mutex state_lock;
 
 	spinlock_t reason_lock;		/* protects reason, TERMINAL setting */
 	char reason[AURORA_DM_REASON_MAX];
@@ -159,11 +155,6 @@ struct aurora_c {
 	struct bio_set bs;		/* write bounce bios */
 	mempool_t page_pool;		/* write bounce pages */
 	struct mutex bio_alloc_lock;	/* serializes blocking page allocation */
-	spinlock_t page_lock;		/* protects pages, nr_pages */
-	struct list_head pages;		/* kept bounce pages, on page->lru */
-	unsigned int nr_pages;
-	unsigned long page_taken;	/* jiffies: last take from pages */
-	struct delayed_work page_trim;	/* releases pages once idle */
 
 	struct aurora_stats __percpu *stats;
 	struct aurora_pcpu __percpu *pcpu;
@@ -178,10 +169,15 @@ struct aurora_c {
 struct aurora_part {
 	struct aurora_io *io;
 	struct work_struct work;	/* workers and helpers only */
-	__le64 iv[2];
-	/* must be last: crypto_skcipher_reqsize() bytes of context follow */
+	/*
+	 * must be last: crypto_skcipher_reqsize() bytes of context follow,
+	 * then the 16-byte IV aligned to the cipher's alignmask
+	 * (aurora_part_iv())
+	 */
 	struct skcipher_request req;
 };
+
+#define AURORA_IV_SIZE	16
 
 /*
  * Per-bio data (ti->per_io_data_size), followed at AURORA_IO_SIZE by
@@ -214,13 +210,12 @@ struct aurora_io {
 /* dm-aurora-crypt.c */
 int aurora_map(struct dm_target *ti, struct bio *bio);
 void aurora_count_terminal(struct aurora_c *ac);
-void aurora_page_trim(struct work_struct *work);
-void aurora_pages_release(struct aurora_c *ac);
+int aurora_page_pool_init(struct aurora_c *ac);
 
 /* dm-aurora-key.c */
 int aurora_key_parse(const char *ref, const char **desc, char **error);
 int aurora_key_load(struct aurora_c *ac, const char *desc, char **error);
-void aurora_key_wipe(struct aurora_c *ac);
+void aurora_key_wipe(struct aurora_c *ac, bool put);
 void aurora_go_terminal(struct aurora_c *ac, const char *reason);
 void aurora_set_terminal(struct aurora_c *ac, const char *reason);
 bool aurora_key_check(struct aurora_c *ac);

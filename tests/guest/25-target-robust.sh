@@ -1,0 +1,261 @@
+#!/bin/bash
+# The target when things go wrong: key lifetime (a key that leaves service
+# is released; key set does not lose a revocation; key messages against
+# resume), completion contexts that may be atomic (null_blk irqmode=0),
+# memory pressure (a small memory cgroup; fail_page_alloc on the writer),
+# allocation failures in the constructor and in key set (failslab), and a
+# lower device that fails every request (fail_make_request).  The
+# fault-injection checks need a kernel with fault injection and debugfs
+# (the debug lane); on Debian's kernels they are skipped.  Every check
+# asserts an outcome; the harness fails the run on any kernel report.
+. /tests/lib.sh
+. /tests/20-target-lib.inc
+ktap_plan 22
+dmesg_mark
+tgt_modules
+
+loop=$(tgt_loop 80)
+sz=$(tgt_sectors "$loop")
+dbg=/sys/kernel/debug
+have_fault() { [ -d "$dbg/$1" ]; }
+debug_kernel() { [ -e "$dbg/kmemleak" ]; }
+
+# proc_has_key ID: the key (decimal ID) is still in /proc/keys.
+proc_has_key() { grep -q "^$(printf '%08x' "$1") " /proc/keys; }
+
+# wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+	local i n=$(($1 * 10))
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+is_terminal() { [[ "$(tgt_status "$1")" == "terminal $2 key:wiped "* ]]; }
+key_gone() { ! proc_has_key "$1"; }
+
+# --- a key that leaves service is released ----------------------------------
+# Dead keys are collected gc_delay seconds after they die, once nothing holds
+# them: the target must not.
+echo 1 > /proc/sys/kernel/keys/gc_delay
+for how in expire revoke; do
+	read -r desc kid < <(tgt_key "gone-$how")
+	name=$(uniq "aurora-gone-$how")
+	tgt_create "$name" "0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0"
+	if [ $how = expire ]; then
+		keyctl timeout "$kid" 1
+		reason=key-expired
+	else
+		keyctl revoke "$kid"
+		reason=key-revoked
+	fi
+	wait_for 30 is_terminal "$name" "$reason"
+	ktap_result "$how: terminal $reason, mapping still loaded" "$?"
+	ktap_result "$how: the key is gone from /proc/keys while the table exists" \
+		"$(wait_for 30 key_gone "$kid"; echo $?)"
+	tgt_remove "$name"
+done
+
+# --- key set with the key in use revoked ----------------------------------
+read -r desc kid < <(tgt_key ks1)
+read -r desc2 _ < <(tgt_key ks2)
+name=$(uniq aurora-ksrev)
+tgt_create "$name" "0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0"
+dmsetup suspend "$name"
+keyctl revoke "$kid"
+ktap_check_fails "suspended, key revoked: key set of another key is refused" \
+	dmsetup message "$name" 0 key set ":64:logon:$desc2"
+ktap_result "... the target is terminal key-revoked" \
+	"$(wait_for 30 is_terminal "$name" key-revoked; echo $?)"
+dmsetup resume "$name"
+ktap_check "... the key of the table is unchanged" \
+	bash -c "dmsetup table $name | grep -q ':64:logon:$desc '"
+tgt_remove "$name"
+
+# --- key messages against suspend and resume, under fio ----------------------
+read -r desc kid < <(tgt_key swap)
+read -r desc2 _ < <(tgt_key swap2 "$TGT_TMP/$desc.key")
+name=$(uniq aurora-swap)
+tgt_create "$name" "0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0"
+dev=/dev/mapper/$name
+rounds=200
+debug_kernel && rounds=1000
+ok=0 fio_bad=0 runs=0 i=0
+while [ "$i" -lt "$rounds" ] && [ "$ok" = 0 ]; do
+	# Each fio run writes and verifies 16 MiB while rounds go on.
+	fio --name=swap --filename="$dev" --rw=randwrite --bs=4k-64k --size=16M \
+		--direct=1 --ioengine=libaio --iodepth=8 --verify=crc32c \
+		--verify_fatal=1 --do_verify=1 --randrepeat=0 \
+		--output="$TGT_TMP/fio-swap" > /dev/null 2>&1 &
+	fio_pid=$!
+	runs=$((runs + 1))
+	while kill -0 "$fio_pid" 2>/dev/null && [ "$i" -lt "$rounds" ]; do
+		d=$desc
+		[ $((i % 2)) = 1 ] && d=$desc2
+		dmsetup suspend "$name" &&
+			dmsetup message "$name" 0 key set ":64:logon:$d" &&
+			dmsetup resume "$name" || { ok=1; break; }
+		i=$((i + 1))
+	done
+	wait "$fio_pid" || { fio_bad=1; cat "$TGT_TMP/fio-swap" >&2; }
+done
+ktap_result "$rounds rounds of suspend, key set (two descriptions, same key), resume under fio ($i done)" "$ok"
+ktap_result "... each of the $runs fio runs verifies what it wrote" "$fio_bad"
+# key wipe against resume: whatever wins, a resumed device has its key.
+bad=0
+for ((i = 0; i < 100; i++)); do
+	dmsetup suspend "$name"
+	dmsetup message "$name" 0 key wipe 2>/dev/null &
+	w=$!
+	dmsetup resume "$name" 2>/dev/null
+	wait "$w"
+	if dmsetup info "$name" | grep -q '^State: *ACTIVE' &&
+	   [[ "$(tgt_status "$name")" != "active key:loaded "* ]]; then
+		bad=$((bad + 1))
+		dmsetup suspend "$name"
+	fi
+	if dmsetup info "$name" | grep -q SUSPENDED; then
+		dmsetup message "$name" 0 key set ":64:logon:$desc" && dmsetup resume "$name"
+	fi
+done
+ktap_result "key wipe racing resume, 100 rounds: no resumed device without its key ($bad)" \
+	"$([ "$bad" = 0 ]; echo $?)"
+ktap_check "... and it reads" tgt_read "$dev" "$TGT_TMP/swap.rd" 65536
+tgt_remove "$name"
+
+# --- reads completed in the submitter's context (null_blk irqmode=0) ------
+if modprobe null_blk nr_devices=1 irqmode=0 queue_mode=2 memory_backed=1 \
+	gb=1 bs=512 2>/dev/null && [ -b /dev/nullb0 ]; then
+	on_exit "rmmod null_blk"
+	read -r desc _ < <(tgt_key nullb)
+	name=$(uniq aurora-nullb)
+	tgt_create "$name" "0 131072 aurora aes-xts-plain64 :64:logon:$desc 0 /dev/nullb0 0"
+	ktap_check "null_blk irqmode=0: fio randrw 4k-64k, 4 jobs, --verify=crc32c" \
+		fio --name=nullb --filename="/dev/mapper/$name" --rw=randrw \
+		--bsrange=4k-64k --size=16M --offset_increment=16M --numjobs=4 \
+		--direct=1 --ioengine=libaio --iodepth=16 --verify=crc32c \
+		--verify_fatal=1 --randrepeat=0 --output=/dev/stderr
+	ktap_check "null_blk irqmode=0: read storm (sync reads, 4 jobs)" \
+		fio --name=storm --filename="/dev/mapper/$name" --rw=randread \
+		--bs=4k --size=64M --numjobs=4 --direct=1 --ioengine=psync \
+		--io_size=16M --output=/dev/null
+	tgt_remove "$name"
+else
+	ktap_skip "null_blk irqmode=0: fio" "no null_blk"
+	ktap_skip "null_blk irqmode=0: read storm" "no null_blk"
+fi
+
+# --- writes in a small memory cgroup -------------------------------------
+cg=/sys/fs/cgroup
+mountpoint -q "$cg" || mount -t cgroup2 none "$cg" 2>/dev/null
+if grep -qw memory "$cg/cgroup.controllers" 2>/dev/null; then
+	echo +memory > "$cg/cgroup.subtree_control" 2>/dev/null
+	mkdir -p "$cg/aurora-small"
+	echo 48M > "$cg/aurora-small/memory.max"
+	on_exit "rmdir $cg/aurora-small"
+	read -r desc _ < <(tgt_key memcg)
+	name=$(uniq aurora-memcg)
+	tgt_create "$name" "0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0"
+	ktap_check "memory.max 48M: buffered fio writes of 64 MiB with verification" \
+		bash -c "echo \$\$ > $cg/aurora-small/cgroup.procs && exec fio --name=memcg \
+			--filename=/dev/mapper/$name --rw=write --bs=1M --size=64M \
+			--ioengine=psync --end_fsync=1 --verify=crc32c --verify_fatal=1 \
+			--output=/dev/stderr"
+	tgt_remove "$name"
+else
+	ktap_skip "memory.max: buffered writes" "no memory controller"
+fi
+
+# --- fail_page_alloc on the writing task -----------------------------------
+read -r desc _ < <(tgt_key fpa)
+name=$(uniq aurora-fpa)
+tgt_create "$name" "0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0"
+dev=/dev/mapper/$name
+if have_fault fail_page_alloc; then
+	f=$dbg/fail_page_alloc
+	echo 1 > "$f/task-filter"; echo N > "$f/ignore-gfp-wait"
+	echo N > "$f/ignore-gfp-highmem"; echo 0 > "$f/min-order"
+	echo 100 > "$f/probability"; echo 1 > "$f/interval"; echo -1 > "$f/times"
+	echo 0 > "$f/verbose"
+	timeout 120 odirect-write "$dev" 1048576 1048576 1
+	rc=$?
+	echo 0 > "$f/probability"
+	ktap_result "1 MiB O_DIRECT write with every page allocation of the writer failing: completes (exit $rc)" \
+		"$([ "$rc" = 0 ]; echo $?)"
+	odirect-write - 1048576 1048576 > "$TGT_TMP/fpa.exp"
+	tgt_read "$dev" "$TGT_TMP/fpa.got" 1048576 1048576
+	ktap_check "... and reads back as written" cmp "$TGT_TMP/fpa.exp" "$TGT_TMP/fpa.got"
+else
+	ktap_skip "1 MiB O_DIRECT write under fail_page_alloc" "no fail_page_alloc"
+	ktap_skip "... reads back" "no fail_page_alloc"
+fi
+
+# --- failslab in the constructor and in key set ------------------------------
+if have_fault failslab; then
+	f=$dbg/failslab
+	echo 1 > "$f/task-filter"; echo N > "$f/ignore-gfp-wait"
+	echo 0 > "$f/verbose"; echo 100 > "$f/probability"
+	table="0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0"
+	# failing DMSETUP-ARGS...: dmsetup with the Nth slab allocation of its
+	# task failing, for N = 1, 2, ... until a run consumes no failure.
+	failing() {
+		local n out=0 left
+		for ((n = 1; n < 400; n++)); do
+			echo "$n" > "$f/interval"; echo 1 > "$f/times"
+			bash -c 'echo 1 > /proc/self/make-it-fail; exec dmsetup "$@"' _ "$@" \
+				>/dev/null 2>&1
+			left=$(cat "$f/times")
+			"$cleanup"
+			[ "$left" = 1 ] && break
+		done
+		echo "$n"
+	}
+	fname=$(uniq aurora-fslab)
+	cleanup_ctr() { dmsetup remove "$fname" >/dev/null 2>&1; true; }
+	cleanup=cleanup_ctr
+	n=$(failing create "$fname" --table "$table")
+	ktap_result "failslab: create with each of its $((n - 1)) slab allocations failing in turn: clean errors" \
+		"$([ "$n" -gt 1 ] && [ "$n" -lt 400 ]; echo $?)"
+	tgt_create "$fname" "$table"
+	cleanup_ks() {
+		dmsetup resume "$fname" >/dev/null 2>&1
+		dmsetup suspend "$fname" >/dev/null 2>&1
+	}
+	cleanup=cleanup_ks
+	dmsetup suspend "$fname"
+	n=$(failing message "$fname" 0 key set ":64:logon:$desc")
+	echo 0 > "$f/probability"
+	dmsetup message "$fname" 0 key set ":64:logon:$desc" >&2
+	dmsetup resume "$fname"
+	ktap_result "failslab: key set with each of its $((n - 1)) slab allocations failing in turn: clean errors" \
+		"$([ "$n" -gt 1 ] && [ "$n" -lt 400 ]; echo $?)"
+	ktap_check "... the mapping still reads and writes" \
+		bash -c "odirect-write /dev/mapper/$fname 0 65536 && dd if=/dev/mapper/$fname of=/dev/null bs=64k count=1 iflag=direct status=none"
+	tgt_remove "$fname"
+else
+	ktap_skip "failslab: create" "no failslab"
+	ktap_skip "failslab: key set" "no failslab"
+	ktap_skip "failslab: mapping still works" "no failslab"
+fi
+
+# --- the lower device fails every request ----------------------------------
+if have_fault fail_make_request && [ -e "/sys/block/${loop#/dev/}/make-it-fail" ]; then
+	f=$dbg/fail_make_request
+	echo 100 > "$f/probability"; echo -1 > "$f/times"; echo 0 > "$f/verbose"
+	echo 1 > "/sys/block/${loop#/dev/}/make-it-fail"
+	ktap_result "fail_make_request on the lower device: reads fail with EIO, no hang" \
+		"$(timeout 60 bash -c "tgt_eio() { dd if=$dev of=/dev/null bs=64k count=1 iflag=direct 2>&1 | grep -q 'Input/output error'; }; tgt_eio"; echo $?)"
+	ktap_result "... writes fail with EIO, no hang" \
+		"$(timeout 60 odirect-write "$dev" 0 65536 2>&1 | grep -q 'Input/output error'; echo $?)"
+	echo 0 > "/sys/block/${loop#/dev/}/make-it-fail"
+	echo 0 > "$f/probability"
+else
+	ktap_skip "fail_make_request: reads" "no fail_make_request"
+	ktap_skip "fail_make_request: writes" "no fail_make_request"
+fi
+tgt_remove "$name"
+
+ktap_check "kernel log has no warnings" tgt_kernel_clean
+exit 0
