@@ -1,8 +1,9 @@
 #!/bin/bash
-# Write bounce pages kept for reuse: writes that reuse them put the same
-# ciphertext on disk as dm-crypt, and tables that keep pages come and go
-# cleanly (kept pages go back to the system when idle and when the table is
-# unloaded).  Free memory over those tables is noted, not asserted: with
+# Write bounce pages from the mempool's reserve and the page allocator:
+# writes that reuse them put the same ciphertext on disk as dm-crypt, and
+# tables that hold a full reserve come and go cleanly (the pages go back to
+# the system when the table is unloaded).  Free memory over those tables is
+# noted, not asserted: with
 # 6.12's per-CPU free lists it moved by -10 to +32 MiB for a correct build,
 # as much as a build that never returned the pages lost (22-28 MiB).
 . /tests/lib.sh
