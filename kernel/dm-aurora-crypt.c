@@ -130,7 +130,8 @@ static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 		sg_set_page(&sg_in, bv_in.bv_page, ss, bv_in.bv_offset);
 		sg_set_page(&sg_out, bv_out.bv_page, ss, bv_out.bv_offset);
 
-		iv[0] = cpu_to_le64(large ? sector >> ac->sector_shift : sector);
+		iv[0] = cpu_to_le64(aurora_iv_plain64(sector, large,
+						      ac->sector_shift));
 		iv[1] = 0;
 		skcipher_request_set_crypt(req, &sg_in, &sg_out, ss, iv);
 		r = enc ? crypto_skcipher_encrypt(req) :

@@ -18,7 +18,7 @@
 
 #define AURORA_MAX_OPTS 5
 
-static int aurora_parse_opts(struct aurora_c *ac, struct dm_arg_set *as)
+int aurora_parse_opts(struct aurora_c *ac, struct dm_arg_set *as)
 {
 	static const struct dm_arg _args[] = {
 		{0, AURORA_MAX_OPTS, "Invalid number of optional parameters"},

@@ -207,6 +207,9 @@ struct aurora_io {
 
 #define AURORA_IO_SIZE	ALIGN(sizeof(struct aurora_io), ARCH_KMALLOC_MINALIGN)
 
+/* dm-aurora-target.c */
+int aurora_parse_opts(struct aurora_c *ac, struct dm_arg_set *as);
+
 /* dm-aurora-crypt.c */
 int aurora_map(struct dm_target *ti, struct bio *bio);
 void aurora_count_terminal(struct aurora_c *ac);
@@ -221,6 +224,16 @@ void aurora_set_terminal(struct aurora_c *ac, const char *reason);
 bool aurora_key_check(struct aurora_c *ac);
 void aurora_watch_fn(struct work_struct *work);
 void aurora_sanitize_reason(char *dst, const char *src);
+
+/*
+ * The plain64 IV number of the data unit at @sector (512-byte sectors from
+ * the target start, plus iv_offset): with iv_large_sectors, counted in data
+ * units of 2^@shift sectors.  As dm-crypt's plain64.
+ */
+static inline u64 aurora_iv_plain64(u64 sector, bool large, unsigned int shift)
+{
+	return large ? sector >> shift : sector;
+}
 
 static inline bool aurora_is_terminal(struct aurora_c *ac)
 {

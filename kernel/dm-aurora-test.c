@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-aurora: KUnit tests of the parts that need no device: key reference
+ * parsing, optional parameter parsing and the plain64 IV.  Built into
+ * dm-aurora.ko when the kernel has KUnit (the debug lane); the suite runs
+ * when the module is loaded and reports in the kernel log and in
+ * /sys/kernel/debug/kunit/dm-aurora/results.
+ */
+
+#include <kunit/test.h>
+#include <linux/string.h>
+
+#include "dm-aurora.h"
+
+/* ---- key references ---- */
+
+static void aurora_test_key_ok(struct kunit *test)
+{
+	const char *desc = NULL;
+	char *error = NULL;
+
+	KUNIT_EXPECT_EQ(test, 0, aurora_key_parse(":64:logon:aurora:1234",
+						  &desc, &error));
+	KUNIT_EXPECT_STREQ(test, desc, "aurora:1234");
+	/* A description may hold further colons and spaces are the table's. */
+	KUNIT_EXPECT_EQ(test, 0, aurora_key_parse(":64:logon:a:b:c", &desc,
+						  &error));
+	KUNIT_EXPECT_STREQ(test, desc, "a:b:c");
+}
+
+static void aurora_test_key_bad(struct kunit *test)
+{
+	static const char * const bad[] = {
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		":32:logon:aurora:x",	/* not 64 bytes */
+		":064:logon:aurora:x",
+		":64:user:aurora:x",	/* only logon keys */
+		":64:logonx:aurora:x",
+		":64:logon:",		/* empty description */
+		":64:logon",
+		":64:",
+		":",
+		"",
+	};
+	const char *desc;
+	char *error;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		error = NULL;
+		KUNIT_EXPECT_EQ_MSG(test, -EINVAL,
+				    aurora_key_parse(bad[i], &desc, &error),
+				    "key reference \"%s\"", bad[i]);
+		KUNIT_EXPECT_NOT_NULL_MSG(test, error, "key reference \"%s\"",
+					  bad[i]);
+	}
+}
+
+/* ---- optional parameters ---- */
+
+/* Parse the words of @line (at most 8) as the optional parameters. */
+static int aurora_test_opts(struct kunit *test, struct aurora_c *ac,
+			    struct dm_target *ti, const char *line)
+{
+	char *copy = kunit_kstrdup(test, line, GFP_KERNEL), *p = copy;
+	struct dm_arg_set as;
+	char *argv[8];
+	unsigned int argc = 0;
+	char *w;
+
+	KUNIT_ASSERT_NOT_NULL(test, copy);
+	while ((w = strsep(&p, " ")) && argc < ARRAY_SIZE(argv))
+		if (*w)
+			argv[argc++] = w;
+	memset(ac, 0, sizeof(*ac));
+	memset(ti, 0, sizeof(*ti));
+	ac->ti = ti;
+	ac->sector_size = 512;
+	as.argc = argc;
+	as.argv = argv;
+	return aurora_parse_opts(ac, &as);
+}
+
+static void aurora_test_opts_ok(struct kunit *test)
+{
+	static const char all_opts[] =
+		"5 allow_discards no_read_inline write_workqueue sector_size:1024 iv_large_sectors";
+	struct aurora_c *ac = kunit_kzalloc(test, sizeof(*ac), GFP_KERNEL);
+	struct dm_target *ti = kunit_kzalloc(test, sizeof(*ti), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ac);
+	KUNIT_ASSERT_NOT_NULL(test, ti);
+
+	KUNIT_EXPECT_EQ(test, 0, aurora_test_opts(test, ac, ti, ""));
+	KUNIT_EXPECT_EQ(test, 512U, ac->sector_size);
+	KUNIT_EXPECT_EQ(test, 0UL, ac->flags);
+
+	KUNIT_EXPECT_EQ(test, 0,
+			aurora_test_opts(test, ac, ti,
+					 "2 sector_size:4096 iv_large_sectors"));
+	KUNIT_EXPECT_EQ(test, 4096U, ac->sector_size);
+	KUNIT_EXPECT_EQ(test, 3U, ac->sector_shift);
+	KUNIT_EXPECT_TRUE(test, test_bit(AURORA_IV_LARGE, &ac->flags));
+
+	KUNIT_EXPECT_EQ(test, 0, aurora_test_opts(test, ac, ti, all_opts));
+	KUNIT_EXPECT_EQ(test, 1024U, ac->sector_size);
+	KUNIT_EXPECT_EQ(test, 1U, ac->sector_shift);
+	KUNIT_EXPECT_TRUE(test, test_bit(AURORA_ALLOW_DISCARDS, &ac->flags));
+	KUNIT_EXPECT_TRUE(test, test_bit(AURORA_NO_READ_INLINE, &ac->flags));
+	KUNIT_EXPECT_TRUE(test, test_bit(AURORA_WRITE_WQ, &ac->flags));
+}
+
+static void aurora_test_opts_bad(struct kunit *test)
+{
+	static const char * const bad[] = {
+		"1",				/* fewer words than announced */
+		"2 allow_discards",
+		"1 allow_discards extra",	/* more */
+		"6 a b c d e f",		/* over the maximum */
+		"x allow_discards",
+		"1 sector_size:1000",
+		"1 sector_size:8192",
+		"1 sector_size:",
+		"1 sector_size:4096x",
+		"2 sector_size:512 sector_size:4096",
+		"2 allow_discards allow_discards",
+		"1 no_such_option",
+	};
+	struct aurora_c *ac = kunit_kzalloc(test, sizeof(*ac), GFP_KERNEL);
+	struct dm_target *ti = kunit_kzalloc(test, sizeof(*ti), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, ac);
+	KUNIT_ASSERT_NOT_NULL(test, ti);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		KUNIT_EXPECT_EQ_MSG(test, -EINVAL,
+				    aurora_test_opts(test, ac, ti, bad[i]),
+				    "options \"%s\"", bad[i]);
+		KUNIT_EXPECT_NOT_NULL_MSG(test, ti->error, "options \"%s\"",
+					  bad[i]);
+	}
+}
+
+/* ---- the IV ---- */
+
+/*
+ * dm-crypt's plain64 IV is the little-endian 64-bit sector number (with
+ * iv_large_sectors, in data units), zero-padded to the IV size: the bytes
+ * below are written out by hand, not computed.
+ */
+struct aurora_iv_case {
+	u64 sector;		/* from the target start, plus iv_offset */
+	bool large;
+	unsigned int shift;
+	u8 iv[8];
+};
+
+static const struct aurora_iv_case aurora_iv_cases[] = {
+	{ 0, false, 0, { 0, 0, 0, 0, 0, 0, 0, 0 } },
+	{ 1, false, 0, { 1, 0, 0, 0, 0, 0, 0, 0 } },
+	{ 0xffffffffULL, false, 0, { 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0 } },
+	{ 0x100000000ULL, false, 0, { 0, 0, 0, 0, 1, 0, 0, 0 } },
+	/* past 2 TiB: 2^32 + 8 sectors, and 2^40 */
+	{ 0x100000008ULL, false, 0, { 8, 0, 0, 0, 1, 0, 0, 0 } },
+	{ 0x10000000000ULL, false, 0, { 0, 0, 0, 0, 0, 1, 0, 0 } },
+	{ 0x0123456789abcdefULL, false, 0,
+	  { 0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01 } },
+	/* iv_large_sectors with 4096-byte units: sector / 8 */
+	{ 0, true, 3, { 0, 0, 0, 0, 0, 0, 0, 0 } },
+	{ 8, true, 3, { 1, 0, 0, 0, 0, 0, 0, 0 } },
+	{ 0x7fffffff8ULL, true, 3, { 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0 } },
+	{ 0x800000000ULL, true, 3, { 0, 0, 0, 0, 1, 0, 0, 0 } },
+	{ 0x100000008ULL, true, 3, { 1, 0, 0, 0x20, 0, 0, 0, 0 } },
+	/* 1024-byte units: sector / 2 */
+	{ 0x1fffffffeULL, true, 1, { 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0 } },
+	/* without iv_large_sectors the shift does not apply */
+	{ 0x100000008ULL, false, 3, { 8, 0, 0, 0, 1, 0, 0, 0 } },
+};
+
+static void aurora_test_iv(struct kunit *test)
+{
+	unsigned int i;
+	__le64 iv;
+
+	for (i = 0; i < ARRAY_SIZE(aurora_iv_cases); i++) {
+		const struct aurora_iv_case *c = &aurora_iv_cases[i];
+
+		iv = cpu_to_le64(aurora_iv_plain64(c->sector, c->large,
+						   c->shift));
+		KUNIT_EXPECT_MEMEQ_MSG(test, &iv, c->iv, sizeof(iv),
+				       "sector %llu, large %d, shift %u",
+				       c->sector, c->large, c->shift);
+	}
+}
+
+static struct kunit_case aurora_test_cases[] = {
+	KUNIT_CASE(aurora_test_key_ok),
+	KUNIT_CASE(aurora_test_key_bad),
+	KUNIT_CASE(aurora_test_opts_ok),
+	KUNIT_CASE(aurora_test_opts_bad),
+	KUNIT_CASE(aurora_test_iv),
+	{}
+};
+
+static struct kunit_suite aurora_test_suite = {
+	.name = "dm-aurora",
+	.test_cases = aurora_test_cases,
+};
+
+kunit_test_suite(aurora_test_suite);
