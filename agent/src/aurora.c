@@ -17,10 +17,10 @@
 #include <json-c/json.h>
 
 #include "cli.h"
-#include "config.h"
-#include "keyring.h"
-#include "kms_local.h"
-#include "volume.h"
+#include "config/config.h"
+#include "volume/keyring.h"
+#include "kms/local/kms_local.h"
+#include "volume/volume.h"
 
 #define AURORA_VERSION "0.1"
 

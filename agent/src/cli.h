@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "config/config.h"
 
 struct aur_cli_globals {
 	const char *config_path;	/* --config */

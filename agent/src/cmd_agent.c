@@ -16,10 +16,10 @@
 #include <json-c/json.h>
 
 #include "cli.h"
-#include "tab.h"
-#include "util.h"
-#include "volume.h"
-#include "watch.h"
+#include "config/tab.h"
+#include "util/util.h"
+#include "volume/volume.h"
+#include "agent/watch.h"
 
 const char aur_cli_extra_help[] =
 	"  agent [--once] [--interval S]  watch the CMK of every open volume; a CMK\n"

@@ -20,7 +20,8 @@ CFLAGS = ["-std=gnu11", "-g", "-Wall", "-Wextra", "-Werror", "-Wformat=2",
           "-Wshadow", "-Wno-unused-parameter", "-O1", "-D_FORTIFY_SOURCE=2"]
 SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
        "-fno-sanitize-recover=undefined"]
-PROVIDER_SRCS = ["kms_aws.c", "http.c", "sigv4.c", "aws_creds.c", "secmem.c", "kms.c"]
+PROVIDER_SRCS = ["kms/aws/kms_aws.c", "kms/aws/http.c", "kms/aws/sigv4.c", "kms/aws/aws_creds.c",
+                 "util/secmem.c", "kms/kms.c"]
 
 # Test traffic stays on loopback: never through a proxy from the environment.
 PROXY_VARS = ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",

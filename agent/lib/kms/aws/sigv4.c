@@ -11,7 +11,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "sigv4.h"
+#include "kms/aws/sigv4.h"
 
 /* A growable string; wiped before it is freed or regrown. */
 struct sbuf {

@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "secmem.h"
+#include "util/secmem.h"
 
 #define AUR_KEYRING_NAME	"aurora:volumes"
 #define AUR_KEY_DESC_MAX	64

@@ -8,8 +8,8 @@
 
 #include <json-c/json.h>
 
-#include "audit.h"
-#include "util.h"
+#include "kms/local/audit.h"
+#include "util/util.h"
 
 static struct json_object *ctx_json(const struct aur_enc_ctx *ctx)
 {

@@ -7,8 +7,8 @@
 
 #include <keyutils.h>
 
-#include "keyring.h"
-#include "util.h"
+#include "volume/keyring.h"
+#include "util/util.h"
 
 #define KEY_PERM (KEY_POS_ALL | KEY_USR_VIEW | KEY_USR_SEARCH | KEY_USR_LINK | KEY_USR_SETATTR)
 #define RING_PERM (KEY_POS_ALL | KEY_USR_ALL)

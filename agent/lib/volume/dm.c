@@ -10,8 +10,8 @@
 
 #include <libdevmapper.h>
 
-#include "dm.h"
-#include "util.h"
+#include "volume/dm.h"
+#include "util/util.h"
 
 static void aur_dm_logfn(int level, const char *file, int line, int dm_errno_or_class,
 		      const char *f, ...) __attribute__((format(printf, 5, 6)));

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "secmem.h"
+#include "util/secmem.h"
 
 #define AUR_HTTP_DEFAULT_MAX_RESPONSE	(64 * 1024)
 

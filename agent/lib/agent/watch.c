@@ -7,7 +7,7 @@
 
 #include <openssl/rand.h>
 
-#include "watch.h"
+#include "agent/watch.h"
 
 void aur_watch_opts_default(struct aur_watch_opts *o)
 {

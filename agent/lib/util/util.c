@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "util.h"
+#include "util/util.h"
 
 static const char *log_ident = "aurora";
 static bool log_syslog;

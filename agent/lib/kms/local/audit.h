@@ -13,7 +13,7 @@
 #ifndef AURORA_AUDIT_H
 #define AURORA_AUDIT_H
 
-#include "kms.h"
+#include "kms/kms.h"
 
 struct aur_audit_rec {
 	const char *operation;		/* AWS name: "GenerateDataKey" */

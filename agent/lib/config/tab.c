@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "header.h"
-#include "tab.h"
-#include "util.h"
+#include "volume/header.h"
+#include "config/tab.h"
+#include "util/util.h"
 
 static bool tab_name_valid(const char *s)
 {

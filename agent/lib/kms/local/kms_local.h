@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kms.h"
+#include "kms/kms.h"
 
 #define AUR_DEFAULT_ALIAS	"alias/aurora/default"
 #define AUR_ALIAS_MAX		256

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "secmem.h"
+#include "util/secmem.h"
 
 enum aur_kms_err {
 	AUR_KMS_OK = 0,

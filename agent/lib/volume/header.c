@@ -14,8 +14,8 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "header.h"
-#include "util.h"
+#include "volume/header.h"
+#include "util/util.h"
 
 /* Binary part offsets (little endian). */
 #define OFF_MAGIC	0

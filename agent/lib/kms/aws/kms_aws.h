@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kms.h"
+#include "kms/kms.h"
 
 struct aur_kms_aws_config {
 	char region[AUR_REGION_MAX];	/* "": AWS_REGION, AWS_DEFAULT_REGION */

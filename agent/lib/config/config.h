@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kms.h"
+#include "kms/kms.h"
 
 #define AUR_CONF_DEFAULT	"/etc/aurora/aurora.conf"
 #define AUR_KEYSTORE_DEFAULT	"/var/lib/aurora/kms"

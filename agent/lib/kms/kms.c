@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "kms.h"
+#include "kms/kms.h"
 
 static const struct {
 	enum aur_kms_err e;

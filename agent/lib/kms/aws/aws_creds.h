@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "secmem.h"
+#include "util/secmem.h"
 
 #define AUR_AWS_ACCESS_KEY_MAX	128
 

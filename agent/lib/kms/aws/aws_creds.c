@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "aws_creds.h"
+#include "kms/aws/aws_creds.h"
 
 #define CRED_FILE_MAX	(1 << 20)
 

@@ -18,8 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kms.h"
-#include "volume.h"
+#include "kms/kms.h"
+#include "volume/volume.h"
 
 struct aur_watch_opts {
 	unsigned int interval;		/* seconds between passes (>= 1) */

@@ -7,7 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "secmem.h"
+#include "util/secmem.h"
 
 struct aur_secret *aur_secret_alloc(size_t len)
 {

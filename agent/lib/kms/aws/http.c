@@ -9,7 +9,7 @@
 
 #include <curl/curl.h>
 
-#include "http.h"
+#include "kms/aws/http.h"
 
 struct aur_http {
 	CURL *curl;

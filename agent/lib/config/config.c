@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "kms_aws.h"
-#include "kms_local.h"
-#include "util.h"
+#include "config/config.h"
+#include "kms/aws/kms_aws.h"
+#include "kms/local/kms_local.h"
+#include "util/util.h"
 
 void aur_config_defaults(struct aur_config *cfg)
 {

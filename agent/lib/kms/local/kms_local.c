@@ -27,9 +27,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "audit.h"
-#include "kms_local.h"
-#include "util.h"
+#include "kms/local/audit.h"
+#include "kms/local/kms_local.h"
+#include "util/util.h"
 
 #define BLOB_MAGIC	"AKW\x01"
 #define BLOB_HDR	72

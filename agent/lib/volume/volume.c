@@ -11,8 +11,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "keyring.h"
-#include "volume.h"
+#include "volume/keyring.h"
+#include "volume/volume.h"
 
 static bool fault(const char *step)
 {

@@ -18,10 +18,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "dm.h"
-#include "header.h"
-#include "kms.h"
-#include "util.h"
+#include "volume/dm.h"
+#include "volume/header.h"
+#include "kms/kms.h"
+#include "util/util.h"
 
 struct aur_format_opts {
 	const char *kms_key_id;		/* NULL: alias/aurora/default */

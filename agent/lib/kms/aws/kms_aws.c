@@ -15,11 +15,11 @@
 #include <json-c/printbuf.h>
 #include <openssl/evp.h>
 
-#include "aws_creds.h"
-#include "config.h"
-#include "http.h"
-#include "kms_aws.h"
-#include "sigv4.h"
+#include "kms/aws/aws_creds.h"
+#include "config/config.h"
+#include "kms/aws/http.h"
+#include "kms/aws/kms_aws.h"
+#include "kms/aws/sigv4.h"
 
 #define AWS_JSON_DEPTH	16
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kms.h"
+#include "kms/kms.h"
 
 #define AUR_HDR_MAGIC		"AURORA\xba\xbe"
 #define AUR_HDR_MAGIC_LEN	8
