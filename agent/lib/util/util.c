@@ -138,59 +138,6 @@ int aur_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-int aur_base64_encode(const uint8_t *in, size_t len, char *out, size_t outsize)
-{
-	size_t need = 4 * ((len + 2) / 3) + 1;
-
-	if (len > INT_MAX / 2 || outsize < need)
-		return -1;
-	return EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-}
-
-int aur_base64_decode(const char *in, uint8_t *out, size_t outsize)
-{
-	size_t len = strlen(in), pad = 0, i;
-	unsigned char *tmp;
-	int n;
-
-	if (len == 0)
-		return 0;
-	if (len % 4 || len > INT_MAX / 2)
-		return -1;
-	for (i = 0; i < len; i++) {
-		char c = in[i];
-
-		if (c == '=') {
-			if (i < len - 2)
-				return -1;
-			continue;
-		}
-		if (i >= len - 2 && in[len - 2] == '=' && c != '=')
-			return -1;
-		if (!isalnum((unsigned char)c) && c != '+' && c != '/')
-			return -1;
-	}
-	if (in[len - 1] == '=')
-		pad++;
-	if (in[len - 2] == '=')
-		pad++;
-	if (len / 4 * 3 - pad > outsize)
-		return -1;
-	tmp = malloc(len / 4 * 3 + 1);
-	if (!tmp)
-		return -1;
-	n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)len);
-	if (n < 0 || (size_t)n < pad) {
-		free(tmp);
-		return -1;
-	}
-	n -= (int)pad;
-	memcpy(out, tmp, (size_t)n);
-	OPENSSL_cleanse(tmp, len / 4 * 3 + 1);
-	free(tmp);
-	return n;
-}
-
 int aur_hex_encode(const uint8_t *in, size_t len, char *out, size_t outsize)
 {
 	static const char hx[] = "0123456789abcdef";

@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "util/base64.h"
+
 enum aur_log_level { AUR_LOG_ERR = 0, AUR_LOG_WARN, AUR_LOG_INFO, AUR_LOG_DEBUG };
 
 void aur_log_init(const char *ident, bool use_syslog, enum aur_log_level level);
@@ -65,10 +67,7 @@ char *aur_strtrim(char *s);
 /* Parse a decimal unsigned 64-bit integer; whole string, no sign. */
 int aur_parse_u64(const char *s, uint64_t *out);
 
-/* Base64 (standard alphabet, padded) and lower-case hex via OpenSSL.
- * Return the output length, or -1 (bad input / no room). */
-int aur_base64_encode(const uint8_t *in, size_t len, char *out, size_t outsize);
-int aur_base64_decode(const char *in, uint8_t *out, size_t outsize);
+/* Lower-case hex.  Return the output length, or -1 (bad input / no room). */
 int aur_hex_encode(const uint8_t *in, size_t len, char *out, size_t outsize);
 int aur_hex_decode(const char *in, uint8_t *out, size_t outsize);
 

@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "kms/arn.h"
 #include "volume/keyring.h"
 #include "volume/volume.h"
 
@@ -120,6 +121,7 @@ int aur_volume_format(struct aur_kms *kms, const char *device,
 	struct aur_kms_status st;
 	struct aur_secret *dek = NULL;
 	struct aur_hdr h;
+	struct aur_arn arn;
 	struct stat sb;
 	uint64_t size, off;
 	unsigned int ss = o->sector_size ? o->sector_size : 512;
@@ -187,21 +189,14 @@ int aur_volume_format(struct aur_kms *kms, const char *device,
 	/* The DEK itself is not needed to format: wipe it now. */
 	aur_secret_free(dek);
 	dek = NULL;
-	{
-		const char *q = h.cmk_arn;
-		char region[AUR_REGION_MAX] = "", acct[AUR_ACCOUNT_MAX] = "";
-
-		/* arn:aws:kms:<region>:<account>:key/<id> */
-		if (aur_str_has_prefix(q, "arn:") &&
-		    sscanf(q, "arn:%*[^:]:kms:%31[^:]:%15[^:]:", region, acct) == 2) {
-			strcpy(h.cmk_region, region);
-			strcpy(h.cmk_account, acct);
-		} else {
-			aur_error_set(err, AUR_EXIT_FAILURE, "the KMS returned a key ARN we cannot read: %s", q);
-			r = -EPROTO;
-			goto out;
-		}
+	if (aur_arn_parse(h.cmk_arn, &arn) != AUR_ARN_OK) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "the KMS returned a key ARN we cannot read: %s",
+			      h.cmk_arn);
+		r = -EPROTO;
+		goto out;
 	}
+	aur_strcpy(h.cmk_region, sizeof(h.cmk_region), arn.region);
+	aur_strcpy(h.cmk_account, sizeof(h.cmk_account), arn.account);
 	aur_strcpy(h.provider, sizeof(h.provider), kms->ops->name);
 	aur_strcpy(h.cmk_named, sizeof(h.cmk_named), key_id);
 	h.sector_size = ss;

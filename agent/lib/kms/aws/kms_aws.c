@@ -15,6 +15,7 @@
 #include <json-c/printbuf.h>
 #include <openssl/evp.h>
 
+#include "kms/arn.h"
 #include "kms/aws/aws_creds.h"
 #include "config/config.h"
 #include "kms/aws/http.h"
@@ -150,88 +151,6 @@ int aur_kms_aws_config_set(struct aur_kms_aws_config *cfg, const char *name,
 		return r;
 	}
 	return -ENOENT;
-}
-
-/* ---- base64 ---------------------------------------------------------- */
-
-static int b64v(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long aur_b64_decoded_len(const char *s, size_t len)
-{
-	size_t pad = 0;
-
-	if (len % 4 || len > (size_t)LONG_MAX / 2)
-		return -1;
-	if (len && s[len - 1] == '=')
-		pad++;
-	if (len > 1 && s[len - 2] == '=')
-		pad++;
-	return (long)(len / 4 * 3 - pad);
-}
-
-long aur_b64_decode(const char *s, size_t len, uint8_t *out, size_t outlen)
-{
-	long n = aur_b64_decoded_len(s, len);
-	size_t o = 0;
-
-	if (n < 0 || (size_t)n > outlen)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-		bool last = i + 4 == len;
-
-		for (int k = 0; k < 4; k++) {
-			unsigned char c = (unsigned char)s[i + k];
-
-			if (c == '=' && last && k >= 2 &&
-			    (k == 3 || s[i + 3] == '=')) {
-				v[k] = -2;
-			} else {
-				v[k] = b64v(c);
-				if (v[k] < 0)
-					return -1;
-			}
-		}
-		out[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-		if (v[2] == -2) {
-			if (v[1] & 15)		/* non-canonical padding bits */
-				return -1;
-			break;
-		}
-		out[o++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2);
-		if (v[3] == -2) {
-			if (v[2] & 3)
-				return -1;
-			break;
-		}
-		out[o++] = (uint8_t)((v[2] & 3) << 6 | v[3]);
-	}
-	return (long)o == n ? n : -1;
-}
-
-static char *b64_encode(const uint8_t *d, size_t n)
-{
-	char *o;
-
-	if (n > INT_MAX / 2)
-		return NULL;
-	o = malloc(4 * ((n + 2) / 3) + 1);
-	if (o)
-		EVP_EncodeBlock((unsigned char *)o, d, (int)n);
-	return o;
 }
 
 /* ---- reply parsing --------------------------------------------------- */
@@ -397,31 +316,13 @@ static bool get_time(struct json_object *o, const char *k, int64_t *t)
 int aur_kms_aws_parse_arn(const char *arn, char *region, size_t rlen,
 			  char *account, size_t alen)
 {
-	const char *f[6];
-	size_t fl[6];
-	const char *p = arn;
-	int i;
+	struct aur_arn a;
 
-	if (!arn || strncmp(arn, "arn:", 4))
+	if (aur_arn_parse(arn, &a) != AUR_ARN_OK || strlen(a.region) >= rlen ||
+	    strlen(a.account) >= alen)
 		return -EINVAL;
-	for (i = 0; i < 5; i++) {
-		const char *c = strchr(p, ':');
-
-		if (!c)
-			return -EINVAL;
-		f[i] = p;
-		fl[i] = (size_t)(c - p);
-		p = c + 1;
-	}
-	f[5] = p;
-	fl[5] = strlen(p);
-	if (fl[2] != 3 || strncmp(f[2], "kms", 3) || fl[3] == 0 || fl[4] == 0 ||
-	    fl[3] >= rlen || fl[4] >= alen || fl[5] == 0)
-		return -EINVAL;
-	memcpy(region, f[3], fl[3]);
-	region[fl[3]] = 0;
-	memcpy(account, f[4], fl[4]);
-	account[fl[4]] = 0;
+	memcpy(region, a.region, strlen(a.region) + 1);
+	memcpy(account, a.account, strlen(a.account) + 1);
 	return 0;
 }
 
@@ -742,9 +643,10 @@ static int add_blob(struct json_object *req, const char *name,
 
 	if (!b || b->len == 0 || b->len > AUR_BLOB_MAX)
 		return -EINVAL;
-	s = b64_encode(b->data, b->len);
+	s = malloc(aur_base64_encoded_size(b->len));
 	if (!s)
 		return -ENOMEM;
+	aur_base64_encode(b->data, b->len, s, aur_base64_encoded_size(b->len));
 	json_object_object_add(req, name, json_object_new_string(s));
 	free(s);
 	return 0;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "kms/kms.h"
+#include "util/base64.h"
 
 struct aur_kms_aws_config {
 	char region[AUR_REGION_MAX];	/* "": AWS_REGION, AWS_DEFAULT_REGION */
@@ -125,10 +126,6 @@ enum aur_kms_err aur_kms_aws_take_plaintext(struct json_object *reply, size_t wa
 enum aur_kms_err aur_kms_aws_take_blob(struct json_object *reply, const char *name,
 				       struct aur_blob *blob,
 				       struct aur_kms_status *st);
-
-/* Strict base64 (RFC 4648, padded).  Returns decoded length or -1. */
-long aur_b64_decoded_len(const char *s, size_t len);
-long aur_b64_decode(const char *s, size_t len, uint8_t *out, size_t outlen);
 
 /* "arn:aws:kms:<region>:<account>:key/<id>" -> region, account. */
 int aur_kms_aws_parse_arn(const char *arn, char *region, size_t rlen,

@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "kms/arn.h"
 #include "kms/local/audit.h"
 #include "kms/local/kms_local.h"
 #include "util/util.h"
@@ -779,26 +780,30 @@ static aur_kerr resolve(struct aur_kms *kms, const char *name, enum use use,
 		return fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: no key id");
 	if (strlen(name) >= AUR_ARN_MAX + AUR_ALIAS_MAX)
 		return fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: key id too long");
-	strcpy(acct, kms->account);
-	strcpy(region, kms->region);
+	aur_strcpy(acct, sizeof(acct), kms->account);
+	aur_strcpy(region, sizeof(region), kms->region);
 	if (aur_str_has_prefix(name, "arn:")) {
-		const char *q = name + 4, *c1, *c2;
+		struct aur_arn a;
 
-		if (!aur_str_has_prefix(q, "aws:kms:"))
+		switch (aur_arn_parse(name, &a)) {
+		case AUR_ARN_OK:
+			break;
+		case AUR_ARN_BAD_SERVICE:
 			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: %s is not a KMS ARN", name);
-		q += 8;
-		c1 = strchr(q, ':');
-		if (!c1 || (size_t)(c1 - q) >= sizeof(region) || c1 == q)
+		case AUR_ARN_BAD_REGION:
 			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: bad region in %s", name);
-		memcpy(region, q, (size_t)(c1 - q));
-		region[c1 - q] = '\0';
-		c2 = strchr(c1 + 1, ':');
-		if (!c2 || c2 - c1 - 1 != 12)
+		case AUR_ARN_BAD_ACCOUNT:
 			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: bad account in %s", name);
-		memcpy(acct, c1 + 1, 12);
-		acct[12] = '\0';
-		if (aur_strcpy(rest, sizeof(rest), c2 + 1))
+		default:
 			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: %s", name);
+		}
+		if (strcmp(a.partition, "aws"))
+			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: %s is not a KMS ARN", name);
+		if (strlen(a.account) != 12)
+			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: bad account in %s", name);
+		aur_strcpy(region, sizeof(region), a.region);
+		aur_strcpy(acct, sizeof(acct), a.account);
+		aur_strcpy(rest, sizeof(rest), a.resource);
 		by_arn = true;
 		if (strcmp(region, kms->region))
 			return fail(st, AUR_KMS_E_NOT_FOUND,
