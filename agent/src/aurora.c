@@ -755,9 +755,7 @@ static int kms_err(const char *op, const struct aur_kms_status *st)
 {
 	struct aur_error e = { 0 };
 
-	aur_error_set(&e, aur_exit_from_kms(st->code), "%s: %s: %s", op,
-		      aur_kms_err_name(st->code), st->message);
-	e.kms_code = st->code;
+	aur_error_from_kms(&e, op, st);
 	return report(&e);
 }
 

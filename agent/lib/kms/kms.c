@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* aurora: KMS error classification, key states, encryption contexts. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kms/kms.h"
@@ -189,4 +191,27 @@ bool aur_enc_ctx_equal(const struct aur_enc_ctx *a, const struct aur_enc_ctx *b)
 			return false;
 	}
 	return true;
+}
+
+enum aur_kms_err aur_kms_fail(struct aur_kms_status *st, enum aur_kms_err code,
+			      long http_status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!st)
+		return code;
+	st->code = code;
+	st->http_status = (int)http_status;
+	va_start(ap, fmt);
+	vsnprintf(st->message, sizeof(st->message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void aur_kms_ok(struct aur_kms_status *st)
+{
+	if (st) {
+		st->code = AUR_KMS_OK;
+		st->message[0] = '\0';
+	}
 }

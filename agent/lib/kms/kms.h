@@ -54,6 +54,18 @@ struct aur_kms_status {
 	char message[256];
 };
 
+/*
+ * Set @st (may be NULL) to failure @code with a message, and return @code.
+ * The message says what went wrong, never which operation: the operation
+ * and the error name are prefixed once, by aur_error_from_kms() (volume.h).
+ * @http_status: the HTTP status of the reply, 0 when none.
+ */
+enum aur_kms_err aur_kms_fail(struct aur_kms_status *st, enum aur_kms_err code,
+			      long http_status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Set @st (may be NULL) to success; http_status is left as it is. */
+void aur_kms_ok(struct aur_kms_status *st);
+
 /* AWS key states, as DescribeKey names them. */
 enum aur_key_state {
 	AUR_KEY_ENABLED = 0,

@@ -39,7 +39,7 @@ int aur_exit_from_kms(enum aur_kms_err e)
 	return AUR_EXIT_KMS_UNAVAIL;
 }
 
-static int kms_fail(struct aur_error *err, const char *what, const struct aur_kms_status *st)
+int aur_error_from_kms(struct aur_error *err, const char *what, const struct aur_kms_status *st)
 {
 	aur_error_set(err, aur_exit_from_kms(st->code), "%s: %s: %s", what,
 		      aur_kms_err_name(st->code), st->message);
@@ -183,7 +183,7 @@ int aur_volume_format(struct aur_kms *kms, const char *device,
 	aur_enc_ctx_set(&h.ctx, "aurora:region", kms->region);
 	if (kms->ops->generate_data_key(kms, key_id, &h.ctx, AUR_KEY_BYTES, &dek, &h.wrapped_dek,
 					h.cmk_arn, &st) != AUR_KMS_OK) {
-		r = kms_fail(err, "GenerateDataKey", &st);
+		r = aur_error_from_kms(err, "GenerateDataKey", &st);
 		goto out;
 	}
 	/* The DEK itself is not needed to format: wipe it now. */
@@ -438,7 +438,7 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 	}
 	if (kms->ops->decrypt(kms, hr.hdr.cmk_arn, &hr.hdr.ctx, &hr.hdr.wrapped_dek, &dek,
 			      NULL, &st) != AUR_KMS_OK) {
-		r = kms_fail(err, "cannot unwrap the volume key (Decrypt)", &st);
+		r = aur_error_from_kms(err, "cannot unwrap the volume key (Decrypt)", &st);
 		goto out;
 	}
 	if (dek->len != AUR_KEY_BYTES) {

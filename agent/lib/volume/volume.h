@@ -101,6 +101,12 @@ int aur_volume_mark_terminal(const char *device, const char *dm_name, const char
 
 /* Map a KMS error to the CLI exit code class. */
 int aur_exit_from_kms(enum aur_kms_err e);
+/*
+ * The one place a KMS failure becomes an operator's message:
+ * "<what>: <ErrorName>: <detail>" with the exit code of its kind, and
+ * err->kms_code set.  Providers' messages carry only the detail.  -EACCES.
+ */
+int aur_error_from_kms(struct aur_error *err, const char *what, const struct aur_kms_status *st);
 
 /* The node for a device number (/dev/<DEVNAME> from sysfs, else /dev/block/M:m). */
 int aur_dev_path(uint32_t major, uint32_t minor, char *out, size_t outlen);

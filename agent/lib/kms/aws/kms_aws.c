@@ -34,35 +34,6 @@ struct aws_priv {
 	pthread_mutex_t lock;
 };
 
-/* ---- status helpers -------------------------------------------------- */
-
-static enum aur_kms_err fail(struct aur_kms_status *st, enum aur_kms_err code,
-			     long http_status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static enum aur_kms_err fail(struct aur_kms_status *st, enum aur_kms_err code,
-			     long http_status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!st)
-		return code;
-	st->code = code;
-	st->http_status = (int)http_status;
-	va_start(ap, fmt);
-	vsnprintf(st->message, sizeof(st->message), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-static void ok_status(struct aur_kms_status *st)
-{
-	if (st) {
-		st->code = AUR_KMS_OK;
-		st->message[0] = 0;
-	}
-}
-
 /* Printable ASCII only: a server's message goes to logs. */
 static void sanitize(char *dst, size_t dlen, const char *src, size_t slen)
 {
@@ -171,6 +142,7 @@ enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 	enum json_tokener_error jerr;
 	enum aur_kms_err code;
 	char type[128] = "", msg[160] = "";
+	const char *bare;
 	bool parsed = false;
 	size_t end;
 
@@ -178,10 +150,10 @@ enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 	if (!op)
 		op = "KMS";
 	if (len > INT_MAX)
-		return fail(st, AUR_KMS_E_PROTOCOL, http_status, "%s: reply too large", op);
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, http_status, "reply too large");
 	tok = json_tokener_new_ex(AWS_JSON_DEPTH);
 	if (!tok)
-		return fail(st, AUR_KMS_E_INTERNAL, http_status, "%s: out of memory", op);
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, http_status, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	if (len)
 		o = json_tokener_parse_ex(tok, body, (int)len);
@@ -204,13 +176,13 @@ enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 
 	if (http_status >= 200 && http_status < 300) {
 		if (!parsed)
-			return fail(st, AUR_KMS_E_PROTOCOL, http_status,
-				    "%s: %s reply (HTTP %ld, %zu bytes)", op,
+			return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, http_status,
+				    "%s reply (HTTP %ld, %zu bytes)",
 				    len == 0 ? "empty" :
 				    jerr == json_tokener_continue ? "truncated JSON" :
 				    "malformed JSON", http_status, len);
 		*json = o;
-		ok_status(st);
+		aur_kms_ok(st);
 		if (st)
 			st->http_status = (int)http_status;
 		return AUR_KMS_OK;
@@ -249,11 +221,15 @@ enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 	if (http_status == 429)
 		code = AUR_KMS_E_THROTTLED;
 	if (!type[0] && code == AUR_KMS_E_PROTOCOL)
-		return fail(st, code, http_status, "%s: HTTP %ld without an error type%s",
-			    op, http_status, parsed ? "" : " (body not JSON)");
-	return fail(st, code, http_status, "%s: %s%s%s (HTTP %ld)", op,
-		    type[0] ? type : aur_kms_err_name(code), msg[0] ? ": " : "",
-		    msg, http_status);
+		return aur_kms_fail(st, code, http_status, "HTTP %ld without an error type%s",
+				    http_status, parsed ? "" : " (body not JSON)");
+	/* The error's name is prefixed by the caller: name the type only when it differs. */
+	bare = strrchr(type, '#') ? strrchr(type, '#') + 1 : type;
+	if (!type[0] || !strcmp(bare, aur_kms_err_name(code)))
+		return aur_kms_fail(st, code, http_status, "%s%sHTTP %ld%s", msg,
+				    msg[0] ? " (" : "", http_status, msg[0] ? ")" : "");
+	return aur_kms_fail(st, code, http_status, "%s%s%s (HTTP %ld)", type,
+			    msg[0] ? ": " : "", msg, http_status);
 }
 
 static bool get_str(struct json_object *o, const char *k, const char **s, size_t *n)
@@ -336,29 +312,29 @@ enum aur_kms_err aur_kms_aws_parse_key_metadata(struct json_object *reply,
 	memset(info, 0, sizeof(*info));
 	if (!json_object_object_get_ex(reply, "KeyMetadata", &md) ||
 	    !json_object_is_type(md, json_type_object))
-		return fail(st, AUR_KMS_E_PROTOCOL, 200, "DescribeKey: no KeyMetadata");
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200, "no KeyMetadata");
 	if (!copy_member(md, "KeyId", info->key_id, sizeof(info->key_id)) ||
 	    !copy_member(md, "Arn", info->arn, sizeof(info->arn)))
-		return fail(st, AUR_KMS_E_PROTOCOL, 200,
-			    "DescribeKey: KeyId or Arn missing or too long");
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200,
+			    "KeyId or Arn missing or too long");
 	if (aur_kms_aws_parse_arn(info->arn, info->region, sizeof(info->region),
 				  info->account, sizeof(info->account)) &&
 	    !copy_member(md, "AWSAccountId", info->account, sizeof(info->account)))
-		return fail(st, AUR_KMS_E_PROTOCOL, 200, "DescribeKey: malformed Arn");
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200, "malformed Arn");
 	if (!copy_member(md, "KeyState", state, sizeof(state)))
-		return fail(st, AUR_KMS_E_PROTOCOL, 200, "DescribeKey: no KeyState");
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200, "no KeyState");
 	info->state = aur_key_state_from_name(state);
 	if (!json_object_object_get_ex(md, "Enabled", &v) ||
 	    !json_object_is_type(v, json_type_boolean))
-		return fail(st, AUR_KMS_E_PROTOCOL, 200, "DescribeKey: no Enabled");
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200, "no Enabled");
 	info->enabled = json_object_get_boolean(v);
 	if (json_object_object_get_ex(md, "CreationDate", &v) &&
 	    !get_time(md, "CreationDate", &info->creation_date))
-		return fail(st, AUR_KMS_E_PROTOCOL, 200, "DescribeKey: bad CreationDate");
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200, "bad CreationDate");
 	if (json_object_object_get_ex(md, "DeletionDate", &v) &&
 	    !json_object_is_type(v, json_type_null) &&
 	    !get_time(md, "DeletionDate", &info->deletion_date))
-		return fail(st, AUR_KMS_E_PROTOCOL, 200, "DescribeKey: bad DeletionDate");
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200, "bad DeletionDate");
 	{
 		const char *s;
 		size_t n;
@@ -366,7 +342,7 @@ enum aur_kms_err aur_kms_aws_parse_key_metadata(struct json_object *reply,
 		if (get_str(md, "Description", &s, &n))
 			sanitize(info->description, sizeof(info->description), s, n);
 	}
-	ok_status(st);
+	aur_kms_ok(st);
 	return AUR_KMS_OK;
 }
 
@@ -381,27 +357,27 @@ enum aur_kms_err aur_kms_aws_take_plaintext(struct json_object *reply, size_t wa
 
 	*out = NULL;
 	if (!get_str(reply, "Plaintext", &s, &n))
-		return fail(st, AUR_KMS_E_PROTOCOL, 200, "no Plaintext in the reply");
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200, "no Plaintext in the reply");
 	dl = aur_b64_decoded_len(s, n);
 	if (dl <= 0 || (want && (size_t)dl != want)) {
 		explicit_bzero((char *)s, n);
-		return fail(st, AUR_KMS_E_PROTOCOL, 200,
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200,
 			    "Plaintext: bad base64 or length (want %zu)", want);
 	}
 	sec = aur_secret_alloc((size_t)dl);
 	if (!sec) {
 		explicit_bzero((char *)s, n);
-		return fail(st, AUR_KMS_E_INTERNAL, 0, "cannot lock memory for a key");
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "cannot lock memory for a key");
 	}
 	if (aur_b64_decode(s, n, sec->data, sec->len) != dl) {
 		explicit_bzero((char *)s, n);
 		aur_secret_free(sec);
-		return fail(st, AUR_KMS_E_PROTOCOL, 200, "Plaintext: bad base64");
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200, "Plaintext: bad base64");
 	}
 	/* The JSON string that carried the key: wiped in place. */
 	explicit_bzero((char *)s, n);
 	*out = sec;
-	ok_status(st);
+	aur_kms_ok(st);
 	return AUR_KMS_OK;
 }
 
@@ -415,13 +391,13 @@ enum aur_kms_err aur_kms_aws_take_blob(struct json_object *reply, const char *na
 
 	blob->len = 0;
 	if (!get_str(reply, name, &s, &n))
-		return fail(st, AUR_KMS_E_PROTOCOL, 200, "no %s in the reply", name);
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200, "no %s in the reply", name);
 	dl = aur_b64_decode(s, n, blob->data, sizeof(blob->data));
 	if (dl <= 0)
-		return fail(st, AUR_KMS_E_PROTOCOL, 200,
+		return aur_kms_fail(st, AUR_KMS_E_PROTOCOL, 200,
 			    "%s: bad base64 or over %d bytes", name, AUR_BLOB_MAX);
 	blob->len = (size_t)dl;
-	ok_status(st);
+	aur_kms_ok(st);
 	return AUR_KMS_OK;
 }
 
@@ -505,7 +481,7 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 
 	*reply = NULL;
 	if (!body)
-		return fail(st, AUR_KMS_E_INTERNAL, 0, "%s: out of memory", op);
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 	snprintf(target, sizeof(target), "TrentService.%s", op);
 	pthread_mutex_lock(&p->lock);
 	for (attempt = 1;; attempt++) {
@@ -539,7 +515,7 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 		aur_sigv4_amz_date(time(NULL), amz_date);
 		sp.amz_date = amz_date;
 		if (aur_sigv4_sign(&rq, &sp, &sr)) {
-			code = fail(st, AUR_KMS_E_INTERNAL, 0, "%s: signing failed", op);
+			code = aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "signing failed");
 			break;
 		}
 		alen = strlen(sr.authorization) + 32;
@@ -558,7 +534,7 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 				free(h_token);
 				h_token = NULL;
 			}
-			code = fail(st, AUR_KMS_E_INTERNAL, 0, "%s: out of memory", op);
+			code = aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 			break;
 		}
 		snprintf(h_auth, alen, "Authorization: %s", sr.authorization);
@@ -591,7 +567,7 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 			aur_http_response_free(&resp);
 			retry = type_is_transient(code);
 		} else {
-			code = fail(st, http_kind(hr), 0, "%s: %s", op, herr);
+			code = aur_kms_fail(st, http_kind(hr), 0, "%s", herr);
 			retry = http_retryable(hr);
 		}
 		if (code == AUR_KMS_OK || !retry || attempt >= p->cfg.max_attempts)
@@ -671,10 +647,10 @@ static enum aur_kms_err aws_describe_key(struct aur_kms *kms, const char *key_id
 	enum aur_kms_err e;
 
 	if (!valid_key_id(key_id) || !info)
-		return fail(st, AUR_KMS_E_INVALID_ARG, 0, "DescribeKey: no key id");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "no key id");
 	req = json_object_new_object();
 	if (!req)
-		return fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 	json_object_object_add(req, "KeyId", json_object_new_string(key_id));
 	e = aws_call(priv_of(kms), "DescribeKey", req, &reply, st);
 	json_object_put(req);
@@ -696,16 +672,16 @@ static enum aur_kms_err aws_generate_data_key(struct aur_kms *kms, const char *k
 
 	*plaintext = NULL;
 	if (!valid_key_id(key_id) || nbytes < 1 || nbytes > 1024 || !wrapped)
-		return fail(st, AUR_KMS_E_INVALID_ARG, 0,
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
 			    "GenerateDataKey: bad key id or size %zu", nbytes);
 	req = json_object_new_object();
 	if (!req)
-		return fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 	json_object_object_add(req, "KeyId", json_object_new_string(key_id));
 	json_object_object_add(req, "NumberOfBytes", json_object_new_int((int)nbytes));
 	if (add_ctx(req, "EncryptionContext", ctx)) {
 		json_object_put(req);
-		return fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad encryption context");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad encryption context");
 	}
 	e = aws_call(priv_of(kms), "GenerateDataKey", req, &reply, st);
 	json_object_put(req);
@@ -738,11 +714,11 @@ static enum aur_kms_err aws_decrypt(struct aur_kms *kms, const char *key_id,
 	*plaintext = NULL;
 	req = json_object_new_object();
 	if (!req)
-		return fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 	if (add_blob(req, "CiphertextBlob", wrapped) ||
 	    add_ctx(req, "EncryptionContext", ctx)) {
 		json_object_put(req);
-		return fail(st, AUR_KMS_E_INVALID_ARG, 0, "Decrypt: bad blob or context");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad blob or context");
 	}
 	if (key_id && key_id[0])
 		json_object_object_add(req, "KeyId", json_object_new_string(key_id));
@@ -770,15 +746,15 @@ static enum aur_kms_err aws_re_encrypt(struct aur_kms *kms,
 	enum aur_kms_err e;
 
 	if (!valid_key_id(dst_key_id) || !dst)
-		return fail(st, AUR_KMS_E_INVALID_ARG, 0, "ReEncrypt: no destination key");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "no destination key");
 	req = json_object_new_object();
 	if (!req)
-		return fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 	if (add_blob(req, "CiphertextBlob", src) ||
 	    add_ctx(req, "SourceEncryptionContext", src_ctx) ||
 	    add_ctx(req, "DestinationEncryptionContext", dst_ctx)) {
 		json_object_put(req);
-		return fail(st, AUR_KMS_E_INVALID_ARG, 0, "ReEncrypt: bad blob or context");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad blob or context");
 	}
 	if (src_key_id && src_key_id[0])
 		json_object_object_add(req, "SourceKeyId", json_object_new_string(src_key_id));
@@ -851,13 +827,13 @@ enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
 
 	*out = NULL;
 	if (!cfg)
-		return fail(st, AUR_KMS_E_INVALID_ARG, 0, "aws: no configuration");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "aws: no configuration");
 	kms = calloc(1, sizeof(*kms));
 	p = calloc(1, sizeof(*p));
 	if (!kms || !p) {
 		free(kms);
 		free(p);
-		return fail(st, AUR_KMS_E_INTERNAL, 0, "aws: out of memory");
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "aws: out of memory");
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	kms->ops = &aws_ops;
@@ -874,7 +850,7 @@ enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
 			strcpy(p->cfg.region, v);
 	}
 	if (!valid_region(p->cfg.region)) {
-		e = fail(st, AUR_KMS_E_INVALID_ARG, 0,
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
 			 "aws: no or bad region (config region, AWS_REGION)");
 		goto fail;
 	}
@@ -889,7 +865,7 @@ enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
 			 "amazonaws.com" : "amazonaws.com.cn");
 	}
 	if (aur_http_split_url(p->endpoint, &p->url)) {
-		e = fail(st, AUR_KMS_E_INVALID_ARG, 0,
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
 			 "aws: bad endpoint URL (http:// or https:// only): %.180s",
 			 p->endpoint);
 		goto fail;
@@ -901,7 +877,7 @@ enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
 			       err, sizeof(err));
 	if (r) {
 		/* No credentials is a configuration error, never a revocation. */
-		e = fail(st, r == -ENOMEM ? AUR_KMS_E_INTERNAL : AUR_KMS_E_INVALID_ARG,
+		e = aur_kms_fail(st, r == -ENOMEM ? AUR_KMS_E_INTERNAL : AUR_KMS_E_INVALID_ARG,
 			 0, "aws: %s", err);
 		goto fail;
 	}
@@ -912,12 +888,12 @@ enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
 	hc.max_response = p->cfg.max_response;
 	p->http = aur_http_new(&hc);
 	if (!p->http) {
-		e = fail(st, AUR_KMS_E_INTERNAL, 0, "aws: cannot set up libcurl");
+		e = aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "aws: cannot set up libcurl");
 		goto fail;
 	}
 	snprintf(kms->region, sizeof(kms->region), "%s", p->cfg.region);
 	snprintf(kms->account, sizeof(kms->account), "%s", p->cfg.account);
-	ok_status(st);
+	aur_kms_ok(st);
 	*out = kms;
 	return AUR_KMS_OK;
 fail:
@@ -947,7 +923,7 @@ int aur_kms_aws_new(const struct aur_config *cfg, struct aur_kms **out,
 
 	*out = NULL;
 	if (!cfg) {
-		fail(st, AUR_KMS_E_INVALID_ARG, 0, "aws: no configuration");
+		aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "aws: no configuration");
 		return -EINVAL;
 	}
 	aur_kms_aws_config_init(&ac);
@@ -957,7 +933,7 @@ int aur_kms_aws_new(const struct aur_config *cfg, struct aur_kms **out,
 		    (int)sizeof(ac.endpoint) ||
 	    snprintf(ac.ca_bundle, sizeof(ac.ca_bundle), "%s", cfg->ca_bundle) >=
 		    (int)sizeof(ac.ca_bundle)) {
-		fail(st, AUR_KMS_E_INVALID_ARG, 0, "aws: endpoint or ca_bundle too long");
+		aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "aws: endpoint or ca_bundle too long");
 		return -EINVAL;
 	}
 	snprintf(ac.profile, sizeof(ac.profile), "%s", cfg->profile);

@@ -101,7 +101,8 @@ struct json_object;
  * Classify one HTTP reply.  @body (NUL-terminated at @len) is parsed in
  * place and the parser's copy of it wiped.  On AUR_KMS_OK, *@json holds the
  * reply object (json_object_put it).  @error_type: the x-amzn-ErrorType
- * header or NULL.  @op: operation name for messages.
+ * header or NULL.  @op: the operation; it is not put into the message
+ * (aur_error_from_kms() prefixes operation and error name once).
  */
 enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 					 const char *error_type,

@@ -115,31 +115,6 @@ static int64_t now_of(struct local_priv *p)
 	return p->now ? p->now() : aur_now();
 }
 
-static aur_kerr fail(struct aur_kms_status *st, aur_kerr code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static aur_kerr fail(struct aur_kms_status *st, aur_kerr code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (st) {
-		st->code = code;
-		st->http_status = 0;
-		va_start(ap, fmt);
-		vsnprintf(st->message, sizeof(st->message), fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-static void ok(struct aur_kms_status *st)
-{
-	if (st) {
-		st->code = AUR_KMS_OK;
-		st->http_status = 0;
-		st->message[0] = '\0';
-	}
-}
-
 /* ------------------------------------------------------------------ */
 /* keystore.json                                                      */
 
@@ -456,7 +431,7 @@ static int load_master(struct local_priv *p, struct aur_kms_status *st)
 		return 0;
 	p->mk = aur_secret_alloc(MAT_LEN);
 	if (!p->mk)
-		return fail(st, AUR_KMS_E_INTERNAL, "cannot lock memory for the keystore key: %s",
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "cannot lock memory for the keystore key: %s",
 			    strerror(errno)), -ENOMEM;
 	fd = open(p->master, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT) {
@@ -470,21 +445,21 @@ static int load_master(struct local_priv *p, struct aur_kms_status *st)
 		goto bad;
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || (sb.st_mode & 077)) {
 		close(fd);
-		fail(st, AUR_KMS_E_INTERNAL, "%s must be a regular file of mode 0600", p->master);
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s must be a regular file of mode 0600", p->master);
 		goto free;
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n != MAT_LEN) {
 		explicit_bzero(buf, sizeof(buf));
-		fail(st, AUR_KMS_E_INTERNAL, "%s: not a %d-byte key", p->master, MAT_LEN);
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: not a %d-byte key", p->master, MAT_LEN);
 		goto free;
 	}
 	memcpy(p->mk->data, buf, MAT_LEN);
 	explicit_bzero(buf, sizeof(buf));
 	return 0;
 bad:
-	fail(st, AUR_KMS_E_INTERNAL, "%s: %s", p->master, strerror(errno ? errno : EIO));
+	aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: %s", p->master, strerror(errno ? errno : EIO));
 free:
 	aur_secret_free(p->mk);
 	p->mk = NULL;
@@ -500,17 +475,17 @@ static int mat_new(struct local_priv *p, struct lkey *k, struct aur_kms_status *
 	int r = -EIO;
 
 	if (k->nmat >= MAX_MATERIALS)
-		return fail(st, AUR_KMS_E_INVALID_ARG, "too many key material versions"), -ENOSPC;
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "too many key material versions"), -ENOSPC;
 	if (load_master(p, st))
 		return -EIO;
 	nm = realloc(k->mat, (k->nmat + 1) * sizeof(*nm));
 	if (!nm)
-		return fail(st, AUR_KMS_E_INTERNAL, "out of memory"), -ENOMEM;
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory"), -ENOMEM;
 	k->mat = nm;
 	nm = &k->mat[k->nmat];
 	m = aur_secret_alloc(MAT_LEN);
 	if (!m)
-		return fail(st, AUR_KMS_E_INTERNAL, "cannot lock memory"), -ENOMEM;
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "cannot lock memory"), -ENOMEM;
 	nm->version = (uint32_t)k->nmat + 1;
 	nm->created = now_of(p);
 	al = mat_aad(aad, k->id, nm->version);
@@ -520,7 +495,7 @@ static int mat_new(struct local_priv *p, struct lkey *k, struct aur_kms_status *
 		k->nmat++;
 		r = 0;
 	} else {
-		fail(st, AUR_KMS_E_INTERNAL, "cannot create key material");
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "cannot create key material");
 	}
 	aur_secret_free(m);
 	return r;
@@ -542,13 +517,13 @@ static struct aur_secret *mat_get(struct local_priv *p, const struct lkey *k, ui
 	lm = &k->mat[version - 1];
 	m = aur_secret_alloc(MAT_LEN);
 	if (!m) {
-		fail(st, AUR_KMS_E_INTERNAL, "cannot lock memory");
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "cannot lock memory");
 		return NULL;
 	}
 	memcpy(tag, lm->wrapped + 12, 16);
 	al = mat_aad(aad, k->id, version);
 	if (gcm(false, p->mk->data, lm->wrapped, aad, al, lm->wrapped + 28, MAT_LEN, m->data, tag)) {
-		fail(st, AUR_KMS_E_INTERNAL,
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0,
 		     "key material of %s cannot be unwrapped with %s (wrong or damaged keystore key)",
 		     k->id, p->master);
 		aur_secret_free(m);
@@ -571,12 +546,12 @@ static int ks_begin(struct local_priv *p, struct aur_kms_status *st)
 
 	p->lock_fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (p->lock_fd < 0)
-		return fail(st, AUR_KMS_E_INTERNAL, "%s: %s", p->lock, strerror(errno)), -errno;
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: %s", p->lock, strerror(errno)), -errno;
 	if (flock(p->lock_fd, LOCK_EX) != 0) {
 		r = -errno;
 		close(p->lock_fd);
 		p->lock_fd = -1;
-		return fail(st, AUR_KMS_E_INTERNAL, "lock %s: %s", p->lock, strerror(-r)), r;
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "lock %s: %s", p->lock, strerror(-r)), r;
 	}
 	r = aur_read_file(p->file, AUR_KEYSTORE_MAX_SIZE, &text, &len);
 	p->ks_missing = r == -ENOENT;
@@ -585,13 +560,13 @@ static int ks_begin(struct local_priv *p, struct aur_kms_status *st)
 		return 0;
 	}
 	if (r) {
-		fail(st, AUR_KMS_E_INTERNAL, "%s: %s", p->file, strerror(-r));
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: %s", p->file, strerror(-r));
 		goto unlock;
 	}
 	r = ks_parse(&p->ks, text, len, err, sizeof(err));
 	free(text);
 	if (r) {
-		fail(st, AUR_KMS_E_INTERNAL, "%s: %s", p->file, err);
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: %s", p->file, err);
 		goto unlock;
 	}
 	/* Lazy maintenance: deletions that came due, automatic rotation. */
@@ -630,7 +605,7 @@ static int ks_end(struct local_priv *p, struct aur_kms_status *st)
 		r = s ? aur_write_file_atomic(p->file, s, strlen(s), 0600) : -ENOMEM;
 		free(s);
 		if (r && st && st->code == AUR_KMS_OK)
-			fail(st, AUR_KMS_E_INTERNAL, "cannot save %s: %s", p->file, strerror(-r));
+			aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "cannot save %s: %s", p->file, strerror(-r));
 	}
 	ks_free(&p->ks);
 	if (p->lock_fd >= 0)
@@ -705,19 +680,19 @@ static struct lkey *new_key(struct local_priv *p, const char *acct, const char *
 	struct lkey *nk, *k;
 
 	if (ks->nkeys >= MAX_KEYS) {
-		fail(st, AUR_KMS_E_INVALID_ARG, "LimitExceeded: too many keys in the keystore");
+		aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "LimitExceeded: too many keys in the keystore");
 		return NULL;
 	}
 	nk = realloc(ks->keys, (ks->nkeys + 1) * sizeof(*nk));
 	if (!nk) {
-		fail(st, AUR_KMS_E_INTERNAL, "out of memory");
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 		return NULL;
 	}
 	ks->keys = nk;
 	k = &ks->keys[ks->nkeys];
 	memset(k, 0, sizeof(*k));
 	if (aur_uuid_generate(k->id)) {
-		fail(st, AUR_KMS_E_INTERNAL, "no randomness");
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "no randomness");
 		return NULL;
 	}
 	aur_strcpy(k->account, sizeof(k->account), acct);
@@ -745,10 +720,10 @@ static int add_alias(struct local_priv *p, const char *acct, const char *region,
 	struct lalias *na;
 
 	if (ks->nalias >= MAX_ALIASES)
-		return fail(st, AUR_KMS_E_INVALID_ARG, "LimitExceeded: too many aliases"), -ENOSPC;
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "LimitExceeded: too many aliases"), -ENOSPC;
 	na = realloc(ks->alias, (ks->nalias + 1) * sizeof(*na));
 	if (!na)
-		return fail(st, AUR_KMS_E_INTERNAL, "out of memory"), -ENOMEM;
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory"), -ENOMEM;
 	ks->alias = na;
 	na = &ks->alias[ks->nalias++];
 	memset(na, 0, sizeof(*na));
@@ -777,9 +752,9 @@ static aur_kerr resolve(struct aur_kms *kms, const char *name, enum use use,
 
 	*out = NULL;
 	if (!name || !*name)
-		return fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: no key id");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: no key id");
 	if (strlen(name) >= AUR_ARN_MAX + AUR_ALIAS_MAX)
-		return fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: key id too long");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: key id too long");
 	aur_strcpy(acct, sizeof(acct), kms->account);
 	aur_strcpy(region, sizeof(region), kms->region);
 	if (aur_str_has_prefix(name, "arn:")) {
@@ -789,43 +764,43 @@ static aur_kerr resolve(struct aur_kms *kms, const char *name, enum use use,
 		case AUR_ARN_OK:
 			break;
 		case AUR_ARN_BAD_SERVICE:
-			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: %s is not a KMS ARN", name);
+			return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "InvalidArnException: %s is not a KMS ARN", name);
 		case AUR_ARN_BAD_REGION:
-			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: bad region in %s", name);
+			return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "InvalidArnException: bad region in %s", name);
 		case AUR_ARN_BAD_ACCOUNT:
-			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: bad account in %s", name);
+			return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "InvalidArnException: bad account in %s", name);
 		default:
-			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: %s", name);
+			return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "InvalidArnException: %s", name);
 		}
 		if (strcmp(a.partition, "aws"))
-			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: %s is not a KMS ARN", name);
+			return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "InvalidArnException: %s is not a KMS ARN", name);
 		if (strlen(a.account) != 12)
-			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: bad account in %s", name);
+			return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "InvalidArnException: bad account in %s", name);
 		aur_strcpy(region, sizeof(region), a.region);
 		aur_strcpy(acct, sizeof(acct), a.account);
 		aur_strcpy(rest, sizeof(rest), a.resource);
 		by_arn = true;
 		if (strcmp(region, kms->region))
-			return fail(st, AUR_KMS_E_NOT_FOUND,
+			return aur_kms_fail(st, AUR_KMS_E_NOT_FOUND, 0,
 				    "%s is in region %s; CMKs are regional and this KMS is %s",
 				    name, region, kms->region);
 	} else if (aur_strcpy(rest, sizeof(rest), name)) {
-		return fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: key id too long");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: key id too long");
 	}
 
 	if (aur_str_has_prefix(rest, "key/") || (!by_arn && aur_uuid_valid(rest))) {
 		const char *id = by_arn ? rest + 4 : rest;
 
 		if (!aur_uuid_valid(id))
-			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidArnException: bad key id in %s", name);
+			return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "InvalidArnException: bad key id in %s", name);
 		k = find_id(&p->ks, id);
 		if (!k || strcmp(k->account, acct) || strcmp(k->region, region))
-			return fail(st, not_found_code(p), "Key '%s' does not exist", name);
+			return aur_kms_fail(st, not_found_code(p), 0, "Key '%s' does not exist", name);
 	} else if (aur_str_has_prefix(rest, "alias/")) {
 		struct lalias *a;
 
 		if (!alias_name_valid(rest))
-			return fail(st, AUR_KMS_E_INVALID_ARG, "InvalidAliasNameException: %s", rest);
+			return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "InvalidAliasNameException: %s", rest);
 		a = find_alias(&p->ks, acct, region, rest);
 		if (!a && create_default && !strcmp(rest, AUR_DEFAULT_ALIAS) &&
 		    !strcmp(acct, kms->account)) {
@@ -837,26 +812,26 @@ static aur_kerr resolve(struct aur_kms *kms, const char *name, enum use use,
 			aur_info("created the default CMK %s (%s) of account %s in %s",
 				 k->id, AUR_DEFAULT_ALIAS, acct, region);
 		} else if (!a) {
-			return fail(st, not_found_code(p), "Alias %s is not found", name);
+			return aur_kms_fail(st, not_found_code(p), 0, "Alias %s is not found", name);
 		} else {
 			k = find_id(&p->ks, a->key_id);
 			if (!k)
-				return fail(st, not_found_code(p), "Alias %s points to no key", name);
+				return aur_kms_fail(st, not_found_code(p), 0, "Alias %s points to no key", name);
 		}
 	} else {
-		return fail(st, AUR_KMS_E_NOT_FOUND, "Invalid keyId '%s'", name);
+		return aur_kms_fail(st, AUR_KMS_E_NOT_FOUND, 0, "Invalid keyId '%s'", name);
 	}
 
 	if (use == USE_MANAGE) {
 		if (strcmp(k->account, kms->account))
-			return fail(st, AUR_KMS_E_ACCESS_DENIED,
+			return aur_kms_fail(st, AUR_KMS_E_ACCESS_DENIED, 0,
 				    "account %s may not manage %s (owned by %s)",
 				    kms->account, k->id, k->account);
 	} else if (!policy_allows(k, kms->account)) {
 		char arn[AUR_ARN_MAX];
 
 		key_arn(k, arn, sizeof(arn));
-		return fail(st, AUR_KMS_E_ACCESS_DENIED,
+		return aur_kms_fail(st, AUR_KMS_E_ACCESS_DENIED, 0,
 			    "account %s is not allowed to use %s by its key policy", kms->account, arn);
 	}
 	*out = k;
@@ -869,9 +844,9 @@ static aur_kerr usable(const struct lkey *k, struct aur_kms_status *st)
 
 	key_arn(k, arn, sizeof(arn));
 	if (k->state == AUR_KEY_DISABLED)
-		return fail(st, AUR_KMS_E_DISABLED, "%s is disabled", arn);
+		return aur_kms_fail(st, AUR_KMS_E_DISABLED, 0, "%s is disabled", arn);
 	if (k->state == AUR_KEY_PENDING_DELETION)
-		return fail(st, AUR_KMS_E_INVALID_STATE, "%s is pending deletion", arn);
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_STATE, 0, "%s is pending deletion", arn);
 	return AUR_KMS_OK;
 }
 
@@ -946,10 +921,10 @@ static aur_kerr wrap(struct local_priv *p, const struct lkey *k, const struct au
 	int r;
 
 	if (len == 0 || len > AUR_DATA_KEY_MAX || BLOB_HDR + len > AUR_BLOB_MAX)
-		return fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: plaintext size");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: plaintext size");
 	al = wrap_aad(aad, sizeof(aad), k->id, ver, ctx);
 	if (!al)
-		return fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: encryption context too large");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: encryption context too large");
 	m = mat_get(p, k, ver, st);
 	if (!m)
 		return st ? st->code : AUR_KMS_E_INTERNAL;
@@ -960,7 +935,7 @@ static aur_kerr wrap(struct local_priv *p, const struct lkey *k, const struct au
 	    gcm(true, m->data, out->data + 44, aad, al, pt, len, out->data + BLOB_HDR, out->data + 56);
 	aur_secret_free(m);
 	if (r)
-		return fail(st, AUR_KMS_E_INTERNAL, "encryption failed");
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "encryption failed");
 	out->len = BLOB_HDR + len;
 	return AUR_KMS_OK;
 }
@@ -971,11 +946,11 @@ static aur_kerr blob_key(const struct aur_blob *b, char id[37], uint32_t *ver,
 {
 	if (!b || b->len <= BLOB_HDR || b->len > BLOB_HDR + AUR_DATA_KEY_MAX ||
 	    memcmp(b->data, BLOB_MAGIC, 4))
-		return fail(st, AUR_KMS_E_INVALID_CIPHERTEXT, "ciphertext blob is not an aurora KMS blob");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_CIPHERTEXT, 0, "ciphertext blob is not an aurora KMS blob");
 	memcpy(id, b->data + 4, 36);
 	id[36] = '\0';
 	if (!aur_uuid_valid(id))
-		return fail(st, AUR_KMS_E_INVALID_CIPHERTEXT, "ciphertext blob names no valid key");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_CIPHERTEXT, 0, "ciphertext blob names no valid key");
 	*ver = get_be32(b->data + 40);
 	return AUR_KMS_OK;
 }
@@ -1009,7 +984,7 @@ static aur_kerr unwrap(struct aur_kms *kms, const char *key_id, const struct aur
 		return e;
 	if (named && strcmp(named->id, id)) {
 		key_arn(named, arn, sizeof(arn));
-		return fail(st, AUR_KMS_E_INCORRECT_KEY,
+		return aur_kms_fail(st, AUR_KMS_E_INCORRECT_KEY, 0,
 			    "the ciphertext was not encrypted under %s", arn);
 	}
 	if (named) {
@@ -1017,14 +992,14 @@ static aur_kerr unwrap(struct aur_kms *kms, const char *key_id, const struct aur
 	} else {
 		k = find_id(&p->ks, id);
 		if (!k)
-			return fail(st, not_found_code(p), "the key %s of this ciphertext does not exist", id);
+			return aur_kms_fail(st, not_found_code(p), 0, "the key %s of this ciphertext does not exist", id);
 		*kout = k;
 		if (strcmp(k->region, kms->region))
-			return fail(st, AUR_KMS_E_INVALID_CIPHERTEXT,
+			return aur_kms_fail(st, AUR_KMS_E_INVALID_CIPHERTEXT, 0,
 				    "the ciphertext belongs to region %s", k->region);
 		if (!policy_allows(k, kms->account)) {
 			key_arn(k, arn, sizeof(arn));
-			return fail(st, AUR_KMS_E_ACCESS_DENIED,
+			return aur_kms_fail(st, AUR_KMS_E_ACCESS_DENIED, 0,
 				    "account %s is not allowed to use %s by its key policy",
 				    kms->account, arn);
 		}
@@ -1033,10 +1008,10 @@ static aur_kerr unwrap(struct aur_kms *kms, const char *key_id, const struct aur
 	if (e)
 		return e;
 	if (ver < 1 || ver > k->nmat)
-		return fail(st, AUR_KMS_E_INVALID_CIPHERTEXT, "ciphertext names an unknown key material version");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_CIPHERTEXT, 0, "ciphertext names an unknown key material version");
 	al = wrap_aad(aad, sizeof(aad), k->id, ver, ctx);
 	if (!al)
-		return fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: encryption context too large");
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: encryption context too large");
 	len = b->len - BLOB_HDR;
 	m = mat_get(p, k, ver, st);
 	if (!m)
@@ -1044,13 +1019,13 @@ static aur_kerr unwrap(struct aur_kms *kms, const char *key_id, const struct aur
 	out = aur_secret_alloc(len);
 	if (!out) {
 		aur_secret_free(m);
-		return fail(st, AUR_KMS_E_INTERNAL, "cannot lock memory");
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "cannot lock memory");
 	}
 	memcpy(tag, b->data + 56, 16);
 	if (gcm(false, m->data, b->data + 44, aad, al, b->data + BLOB_HDR, len, out->data, tag)) {
 		aur_secret_free(m);
 		aur_secret_free(out);
-		return fail(st, AUR_KMS_E_INVALID_CIPHERTEXT,
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_CIPHERTEXT, 0,
 			    "the ciphertext is damaged or its encryption context does not match");
 	}
 	aur_secret_free(m);
@@ -1064,7 +1039,7 @@ static aur_kerr unwrap(struct aur_kms *kms, const char *key_id, const struct aur
 #define BEGIN(st)							\
 	do {								\
 		if (st)							\
-			ok(st);						\
+			aur_kms_ok(st);						\
 		if (ks_begin(p, st))					\
 			goto done_nosave;				\
 	} while (0)
@@ -1111,7 +1086,7 @@ static aur_kerr l_generate(struct aur_kms *kms, const char *key_id, const struct
 	rec.request_key_id = key_id;
 	BEGIN(st);
 	if (nbytes == 0 || nbytes > AUR_DATA_KEY_MAX) {
-		e = fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: NumberOfBytes must be 1..1024");
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: NumberOfBytes must be 1..1024");
 		goto end;
 	}
 	e = resolve(kms, key_id, USE_CRYPTO, true, &k, st);
@@ -1123,7 +1098,7 @@ static aur_kerr l_generate(struct aur_kms *kms, const char *key_id, const struct
 		goto end;
 	dk = aur_secret_alloc(nbytes);
 	if (!dk || RAND_priv_bytes(dk->data, (int)nbytes) != 1) {
-		e = fail(st, AUR_KMS_E_INTERNAL, "cannot create a data key");
+		e = aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "cannot create a data key");
 		goto end;
 	}
 	e = wrap(p, k, ctx, dk->data, nbytes, wrapped, st);
@@ -1256,10 +1231,10 @@ int aur_kms_local_new(const struct aur_kms_local_opts *o, struct aur_kms **out,
 	int r;
 
 	*out = NULL;
-	ok(st);
+	aur_kms_ok(st);
 	if (!o || !o->keystore || o->keystore[0] != '/' || !o->account || strlen(o->account) != 12 ||
 	    !o->region || !*o->region || strlen(o->region) >= AUR_REGION_MAX) {
-		fail(st, AUR_KMS_E_INVALID_ARG, "local KMS: need an absolute keystore path, a 12-digit account and a region");
+		aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "local KMS: need an absolute keystore path, a 12-digit account and a region");
 		return -EINVAL;
 	}
 	kms = calloc(1, sizeof(*kms));
@@ -1267,7 +1242,7 @@ int aur_kms_local_new(const struct aur_kms_local_opts *o, struct aur_kms **out,
 	if (!kms || !p) {
 		free(kms);
 		free(p);
-		fail(st, AUR_KMS_E_INTERNAL, "out of memory");
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 		return -ENOMEM;
 	}
 	kms->ops = &local_ops;
@@ -1281,18 +1256,18 @@ int aur_kms_local_new(const struct aur_kms_local_opts *o, struct aur_kms **out,
 	    aur_snprintf(p->master, sizeof(p->master), "%s/master.key", o->keystore) ||
 	    aur_snprintf(p->audit, sizeof(p->audit), "%s/audit.log", o->keystore) ||
 	    aur_snprintf(p->lock, sizeof(p->lock), "%s/.lock", o->keystore)) {
-		fail(st, AUR_KMS_E_INVALID_ARG, "keystore path too long");
+		aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "keystore path too long");
 		l_destroy(kms);
 		return -ENAMETOOLONG;
 	}
 	r = aur_mkdir_p(p->dir, 0700);
 	if (r || stat(p->dir, &sb) || !S_ISDIR(sb.st_mode)) {
-		fail(st, AUR_KMS_E_INTERNAL, "keystore %s: %s", p->dir, strerror(r ? -r : ENOTDIR));
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "keystore %s: %s", p->dir, strerror(r ? -r : ENOTDIR));
 		l_destroy(kms);
 		return r ? r : -ENOTDIR;
 	}
 	if ((sb.st_mode & 077) || sb.st_uid != geteuid()) {
-		fail(st, AUR_KMS_E_INTERNAL,
+		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0,
 		     "keystore %s must be owned by uid %u with mode 0700 (is %04o)",
 		     p->dir, (unsigned)geteuid(), (unsigned)(sb.st_mode & 07777));
 		l_destroy(kms);
@@ -1312,7 +1287,7 @@ int aur_kms_local_new(const struct aur_kms_local_opts *o, struct aur_kms **out,
 	char arn[AUR_ARN_MAX] = "";					\
 	aur_kerr e = AUR_KMS_E_INTERNAL;				\
 	if (!aur_kms_is_local(kms))					\
-		return fail(st, AUR_KMS_E_INVALID_ARG, "not the local KMS provider"); \
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "not the local KMS provider"); \
 	p = kms->priv;							\
 	(void)k;							\
 	BEGIN(st)
@@ -1332,7 +1307,7 @@ aur_kerr aur_kms_local_create_key(struct aur_kms *kms, const char *description,
 {
 	MGMT_BEGIN("CreateKey", NULL);
 	if (description && strlen(description) >= sizeof(k->description)) {
-		e = fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: description too long");
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: description too long");
 	} else {
 		k = new_key(p, kms->account, kms->region, description, st);
 		if (k) {
@@ -1376,7 +1351,7 @@ aur_kerr aur_kms_local_list_keys(struct aur_kms *kms, struct aur_kms_key_info **
 		MGMT_BEGIN("ListKeys", NULL);
 		*keys = calloc(p->ks.nkeys + 1, sizeof(**keys));
 		if (!*keys) {
-			e = fail(st, AUR_KMS_E_INTERNAL, "out of memory");
+			e = aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 		} else {
 			e = AUR_KMS_OK;
 			for (i = 0; i < p->ks.nkeys; i++) {
@@ -1397,18 +1372,18 @@ aur_kerr aur_kms_local_create_alias(struct aur_kms *kms, const char *alias,
 	MGMT_BEGIN("CreateAlias", key_id);
 	rec.detail = alias;
 	if (!alias || !alias_name_valid(alias)) {
-		e = fail(st, AUR_KMS_E_INVALID_ARG,
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
 			 "InvalidAliasNameException: an alias is alias/ followed by letters, digits, /, _ or -");
 	} else if (aur_str_has_prefix(alias, "alias/aws/") || !strcmp(alias, AUR_DEFAULT_ALIAS)) {
-		e = fail(st, AUR_KMS_E_INVALID_ARG, "InvalidAliasNameException: %s is reserved", alias);
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "InvalidAliasNameException: %s is reserved", alias);
 	} else if (find_alias(&p->ks, kms->account, kms->region, alias)) {
-		e = fail(st, AUR_KMS_E_INVALID_ARG, "AlreadyExistsException: %s already exists", alias);
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "AlreadyExistsException: %s already exists", alias);
 	} else {
 		e = resolve(kms, key_id, USE_MANAGE, false, &k, st);
 		if (!e) {
 			key_arn(k, arn, sizeof(arn));
 			if (strcmp(k->region, kms->region) || strcmp(k->account, kms->account))
-				e = fail(st, AUR_KMS_E_ACCESS_DENIED, "an alias may only name a CMK of its own account and region");
+				e = aur_kms_fail(st, AUR_KMS_E_ACCESS_DENIED, 0, "an alias may only name a CMK of its own account and region");
 			else if (add_alias(p, kms->account, kms->region, alias, k->id, st))
 				e = st ? st->code : AUR_KMS_E_INTERNAL;
 		}
@@ -1424,9 +1399,9 @@ aur_kerr aur_kms_local_delete_alias(struct aur_kms *kms, const char *alias,
 	MGMT_BEGIN("DeleteAlias", alias);
 	a = alias ? find_alias(&p->ks, kms->account, kms->region, alias) : NULL;
 	if (!a) {
-		e = fail(st, AUR_KMS_E_NOT_FOUND, "Alias %s is not found", alias ? alias : "");
+		e = aur_kms_fail(st, AUR_KMS_E_NOT_FOUND, 0, "Alias %s is not found", alias ? alias : "");
 	} else if (!strcmp(alias, AUR_DEFAULT_ALIAS)) {
-		e = fail(st, AUR_KMS_E_INVALID_ARG, "the default alias cannot be deleted");
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "the default alias cannot be deleted");
 	} else {
 		a->deleted = true;
 		p->ks.dirty = true;
@@ -1451,7 +1426,7 @@ aur_kerr aur_kms_local_list_aliases(struct aur_kms *kms, const char *key_id,
 		if (!e) {
 			*aliases = calloc(p->ks.nalias + 1, sizeof(**aliases));
 			if (!*aliases)
-				e = fail(st, AUR_KMS_E_INTERNAL, "out of memory");
+				e = aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 		}
 		for (i = 0; !e && i < p->ks.nalias; i++) {
 			const struct lalias *a = &p->ks.alias[i];
@@ -1485,18 +1460,18 @@ static aur_kerr set_state(struct aur_kms *kms, const char *op, const char *key_i
 	case AUR_KEY_ENABLED:
 	case AUR_KEY_DISABLED:
 		if (k->state == AUR_KEY_PENDING_DELETION) {
-			e = fail(st, AUR_KMS_E_INVALID_STATE, "%s is pending deletion", arn);
+			e = aur_kms_fail(st, AUR_KMS_E_INVALID_STATE, 0, "%s is pending deletion", arn);
 			goto end;
 		}
 		break;
 	case AUR_KEY_PENDING_DELETION:
 		if (days < 7 || days > 30) {
-			e = fail(st, AUR_KMS_E_INVALID_ARG,
+			e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
 				 "ValidationException: PendingWindowInDays must be 7..30");
 			goto end;
 		}
 		if (k->state == AUR_KEY_PENDING_DELETION) {
-			e = fail(st, AUR_KMS_E_INVALID_STATE, "%s is already pending deletion", arn);
+			e = aur_kms_fail(st, AUR_KMS_E_INVALID_STATE, 0, "%s is already pending deletion", arn);
 			goto end;
 		}
 		k->deletion_date = now_of(p) + (int64_t)days * DAY;
@@ -1507,7 +1482,7 @@ static aur_kerr set_state(struct aur_kms *kms, const char *op, const char *key_i
 		break;
 	default:		/* cancel: back to Disabled, as AWS does */
 		if (k->state != AUR_KEY_PENDING_DELETION) {
-			e = fail(st, AUR_KMS_E_INVALID_STATE, "%s is not pending deletion", arn);
+			e = aur_kms_fail(st, AUR_KMS_E_INVALID_STATE, 0, "%s is not pending deletion", arn);
 			goto end;
 		}
 		to = AUR_KEY_DISABLED;
@@ -1560,7 +1535,7 @@ static aur_kerr rotation(struct aur_kms *kms, const char *op, const char *key_id
 		if (period == 0)
 			period = 365;
 		if (period < 90 || period > 2560) {
-			e = fail(st, AUR_KMS_E_INVALID_ARG,
+			e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
 				 "ValidationException: RotationPeriodInDays must be 90..2560");
 			goto end;
 		}
@@ -1630,27 +1605,27 @@ static aur_kerr policy_edit(struct aur_kms *kms, const char *op, const char *key
 		for (i = 0; i < np->n && i < AUR_POLICY_MAX; i++) {
 			if (strlen(np->accounts[i]) != 12 ||
 			    strspn(np->accounts[i], "0123456789") != 12) {
-				e = fail(st, AUR_KMS_E_INVALID_ARG,
+				e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
 					 "MalformedPolicyDocumentException: bad account \"%s\"",
 					 np->accounts[i]);
 				goto end;
 			}
 		}
 		if (np->n > AUR_POLICY_MAX) {
-			e = fail(st, AUR_KMS_E_INVALID_ARG, "MalformedPolicyDocumentException: too many accounts");
+			e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "MalformedPolicyDocumentException: too many accounts");
 			goto end;
 		}
 		k->policy = *np;
 	} else {
 		if (!account || strlen(account) != 12 || strspn(account, "0123456789") != 12) {
-			e = fail(st, AUR_KMS_E_INVALID_ARG, "ValidationException: an account is 12 digits");
+			e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: an account is 12 digits");
 			goto end;
 		}
 		for (i = 0; i < k->policy.n && strcmp(k->policy.accounts[i], account); i++)
 			;
 		if (grant && i == k->policy.n) {
 			if (k->policy.n >= AUR_POLICY_MAX) {
-				e = fail(st, AUR_KMS_E_INVALID_ARG, "LimitExceededException: policy full");
+				e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "LimitExceededException: policy full");
 				goto end;
 			}
 			strcpy(k->policy.accounts[k->policy.n++], account);
