@@ -123,6 +123,9 @@ enum aur_kms_err aur_kms_aws_take_plaintext(struct json_object *reply, size_t wa
 					    struct aur_secret **out,
 					    struct aur_kms_status *st);
 
+/* Copy string member @name (an ARN) into @dst (AUR_ARN_MAX); "" when absent. */
+void aur_kms_aws_take_arn(struct json_object *reply, const char *name, char *dst);
+
 /* Decode base64 member @name into @blob. */
 enum aur_kms_err aur_kms_aws_take_blob(struct json_object *reply, const char *name,
 				       struct aur_blob *blob,
