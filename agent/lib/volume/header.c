@@ -2,6 +2,7 @@
 /* aurora: on-disk volume header (see header.h, Documentation/format.md). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +124,18 @@ static void csum_area(const uint8_t *area, uint8_t out[32])
 	EVP_MD_CTX_free(c);
 }
 
-#define E(...) do { snprintf(err, errlen, __VA_ARGS__); goto bad; } while (0)
+/* Say why a header is invalid in @err: -EINVAL. */
+static int invalid(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int invalid(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
 
 static int parse_time(struct json_object *o, const char *key, bool required, int64_t *t,
 		      char *err, size_t errlen)
@@ -164,56 +176,56 @@ static int parse_json(struct json_object *root, struct aur_hdr *h, char *err, si
 	char e[160];
 
 	if (copy_str(h->cipher, sizeof(h->cipher), root, "cipher", true, e, sizeof(e)))
-		E("%s", e);
+		return invalid(err, errlen, "%s", e);
 	if (strcmp(h->cipher, AUR_CIPHER))
-		E("unsupported cipher \"%s\"", h->cipher);
+		return invalid(err, errlen, "unsupported cipher \"%s\"", h->cipher);
 	if (aur_json_get_int64(root, "key_size", true, 0, 4096, &v, e, sizeof(e)))
-		E("%s", e);
+		return invalid(err, errlen, "%s", e);
 	if (v != AUR_KEY_BITS)
-		E("unsupported key_size %lld", (long long)v);
+		return invalid(err, errlen, "unsupported key_size %lld", (long long)v);
 	h->key_bits = (unsigned int)v;
 	if (aur_json_get_int64(root, "sector_size", true, 512, 4096, &v, e, sizeof(e)))
-		E("%s", e);
+		return invalid(err, errlen, "%s", e);
 	if (v & (v - 1))
-		E("sector_size %lld is not a power of two", (long long)v);
+		return invalid(err, errlen, "sector_size %lld is not a power of two", (long long)v);
 	h->sector_size = (unsigned int)v;
 	if (aur_json_get_int64(root, "data_offset", true, 2 * AUR_HDR_AREA,
 			       (int64_t)AUR_DATA_OFFSET_MAX, &v, e, sizeof(e)))
-		E("%s", e);
+		return invalid(err, errlen, "%s", e);
 	if (v % 4096 || v % h->sector_size)
-		E("data_offset %lld is not aligned", (long long)v);
+		return invalid(err, errlen, "data_offset %lld is not aligned", (long long)v);
 	h->data_offset = (uint64_t)v;
 	if (aur_json_get_int64(root, "data_size", true, 1, INT64_MAX / 2, &v, e, sizeof(e)))
-		E("%s", e);
+		return invalid(err, errlen, "%s", e);
 	if (v % h->sector_size)
-		E("data_size is not a multiple of sector_size");
+		return invalid(err, errlen, "data_size is not a multiple of sector_size");
 	h->data_size = (uint64_t)v;
 
 	if (aur_json_get_obj(root, "kms", true, &kms, e, sizeof(e)))
-		E("%s", e);
+		return invalid(err, errlen, "%s", e);
 	if (copy_str(h->provider, sizeof(h->provider), kms, "provider", true, e, sizeof(e)) ||
 	    copy_str(h->cmk_named, sizeof(h->cmk_named), kms, "key_id", true, e, sizeof(e)) ||
 	    copy_str(h->cmk_arn, sizeof(h->cmk_arn), kms, "key_arn", true, e, sizeof(e)) ||
 	    copy_str(h->cmk_account, sizeof(h->cmk_account), kms, "account", true, e, sizeof(e)) ||
 	    copy_str(h->cmk_region, sizeof(h->cmk_region), kms, "region", true, e, sizeof(e)))
-		E("kms: %s", e);
+		return invalid(err, errlen, "kms: %s", e);
 	if (strcmp(h->provider, "local") && strcmp(h->provider, "aws"))
-		E("kms: unknown provider \"%s\"", h->provider);
+		return invalid(err, errlen, "kms: unknown provider \"%s\"", h->provider);
 	if (!aur_str_has_prefix(h->cmk_arn, "arn:"))
-		E("kms: key_arn is not an ARN");
+		return invalid(err, errlen, "kms: key_arn is not an ARN");
 	if (aur_json_get_str(kms, "wrapped_dek", true, &s, 4 * (AUR_BLOB_MAX / 3) + 4, e, sizeof(e)))
-		E("kms: %s", e);
+		return invalid(err, errlen, "kms: %s", e);
 	{
 		int n = aur_base64_decode(s, h->wrapped_dek.data, sizeof(h->wrapped_dek.data));
 
 		if (n <= 0)
-			E("kms: wrapped_dek is not valid base64");
+			return invalid(err, errlen, "kms: wrapped_dek is not valid base64");
 		h->wrapped_dek.len = (size_t)n;
 	}
 	if (aur_json_get_obj(kms, "encryption_context", true, &ctx, e, sizeof(e)))
-		E("kms: %s", e);
+		return invalid(err, errlen, "kms: %s", e);
 	if (json_object_object_length(ctx) > AUR_ENC_CTX_MAX)
-		E("kms: encryption_context has more than %d pairs", AUR_ENC_CTX_MAX);
+		return invalid(err, errlen, "kms: encryption_context has more than %d pairs", AUR_ENC_CTX_MAX);
 	{
 		struct json_object_iterator it = json_object_iter_begin(ctx);
 		struct json_object_iterator end = json_object_iter_end(ctx);
@@ -224,16 +236,16 @@ static int parse_json(struct json_object *root, struct aur_hdr *h, char *err, si
 
 			if (!json_object_is_type(val, json_type_string) ||
 			    aur_enc_ctx_set(&h->ctx, k, json_object_get_string(val)))
-				E("kms: bad encryption_context pair \"%.40s\"", k);
+				return invalid(err, errlen, "kms: bad encryption_context pair \"%.40s\"", k);
 		}
 	}
 	s = aur_enc_ctx_get(&h->ctx, "aurora:volume-uuid");
 	if (!s || strcmp(s, h->uuid))
-		E("kms: encryption_context does not name this volume's UUID");
+		return invalid(err, errlen, "kms: encryption_context does not name this volume's UUID");
 
 	if (aur_json_get_obj(root, "state", true, &st, e, sizeof(e)) ||
 	    aur_json_get_str(st, "state", true, &s, 16, e, sizeof(e)))
-		E("state: %s", e);
+		return invalid(err, errlen, "state: %s", e);
 	if (!strcmp(s, "active")) {
 		h->state = AUR_VOL_ACTIVE;
 	} else if (!strcmp(s, "terminal")) {
@@ -241,19 +253,19 @@ static int parse_json(struct json_object *root, struct aur_hdr *h, char *err, si
 		if (copy_str(h->terminal_reason, sizeof(h->terminal_reason), st, "reason", true,
 			     e, sizeof(e)) ||
 		    parse_time(st, "time", true, &h->terminal_time, e, sizeof(e)))
-			E("state: %s", e);
+			return invalid(err, errlen, "state: %s", e);
 	} else {
-		E("state: unknown state \"%.16s\"", s);
+		return invalid(err, errlen, "state: unknown state \"%.16s\"", s);
 	}
 	if (parse_time(root, "created", true, &h->created, e, sizeof(e)))
-		E("%s", e);
+		return invalid(err, errlen, "%s", e);
 	if (aur_json_get_obj(root, "lineage", false, &lin, e, sizeof(e)) ||
 	    copy_str(h->restored_from, sizeof(h->restored_from), lin, "restored_from", false, e, sizeof(e)) ||
 	    copy_str(h->copied_from, sizeof(h->copied_from), lin, "copied_from", false, e, sizeof(e)))
-		E("lineage: %s", e);
+		return invalid(err, errlen, "lineage: %s", e);
 	if (aur_json_get_obj(root, "requirements", false, &req, e, sizeof(e)) ||
 	    aur_json_get_array(req, "mandatory", false, AUR_REQ_MAX, &mand, e, sizeof(e)))
-		E("requirements: %s", e);
+		return invalid(err, errlen, "requirements: %s", e);
 	if (mand) {
 		size_t i;
 
@@ -262,13 +274,11 @@ static int parse_json(struct json_object *root, struct aur_hdr *h, char *err, si
 
 			if (!json_object_is_type(x, json_type_string) ||
 			    json_object_get_string_len(x) < 1 || json_object_get_string_len(x) > 63)
-				E("requirements: bad entry");
+				return invalid(err, errlen, "requirements: bad entry");
 			strcpy(h->requirements[h->nreq++], json_object_get_string(x));
 		}
 	}
 	return 0;
-bad:
-	return -EINVAL;
 }
 
 int aur_hdr_parse_area(const uint8_t *area, size_t len, unsigned int copy,
@@ -291,38 +301,38 @@ int aur_hdr_parse_area(const uint8_t *area, size_t len, unsigned int copy,
 		return -ENOENT;
 	}
 	if (le16(area + OFF_VERSION) != AUR_HDR_VERSION)
-		E("unsupported header version %u", le16(area + OFF_VERSION));
+		return invalid(err, errlen, "unsupported header version %u", le16(area + OFF_VERSION));
 	if (le16(area + OFF_COPY) != copy)
-		E("copy index %u found where copy %u belongs", le16(area + OFF_COPY), copy);
+		return invalid(err, errlen, "copy index %u found where copy %u belongs", le16(area + OFF_COPY), copy);
 	if (le32(area + OFF_HDRSIZE) != AUR_HDR_AREA)
-		E("unsupported header size %u", le32(area + OFF_HDRSIZE));
+		return invalid(err, errlen, "unsupported header size %u", le32(area + OFF_HDRSIZE));
 	if (le32(area + OFF_FLAGS) != 0)
-		E("unknown header flags 0x%x", le32(area + OFF_FLAGS));
+		return invalid(err, errlen, "unknown header flags 0x%x", le32(area + OFF_FLAGS));
 	if (memcmp(area + OFF_CSUMALG, "sha256", 7))
-		E("unsupported checksum algorithm");
+		return invalid(err, errlen, "unsupported checksum algorithm");
 	csum_area(area, csum);
 	if (memcmp(csum, area + OFF_CSUM, 32))
-		E("checksum mismatch (damaged or torn copy)");
+		return invalid(err, errlen, "checksum mismatch (damaged or torn copy)");
 	h->seqid = le64(area + OFF_SEQ);
 	if (h->seqid == 0)
-		E("sequence number 0");
+		return invalid(err, errlen, "sequence number 0");
 	memcpy(ju, area + OFF_UUID, 40);
 	ju[40] = '\0';
 	if (!aur_uuid_valid(ju))
-		E("bad volume UUID in binary header");
+		return invalid(err, errlen, "bad volume UUID in binary header");
 	strcpy(h->uuid, ju);
 	jlen = le32(area + OFF_JSONLEN);
 	if (jlen == 0 || jlen >= AUR_HDR_JSON_MAX)
-		E("bad JSON length %u", jlen);
+		return invalid(err, errlen, "bad JSON length %u", jlen);
 	for (i = AUR_HDR_BIN + jlen; i < AUR_HDR_AREA; i++)
 		if (area[i])
-			E("garbage after the JSON text");
+			return invalid(err, errlen, "garbage after the JSON text");
 	root = aur_json_parse((const char *)area + AUR_HDR_BIN, jlen, e, sizeof(e));
 	if (!root)
-		E("%s", e);
+		return invalid(err, errlen, "%s", e);
 	if (aur_json_get_str(root, "uuid", true, &u, 36, e, sizeof(e)) || strcmp(u, h->uuid)) {
 		json_object_put(root);
-		E("JSON uuid does not match the binary header");
+		return invalid(err, errlen, "JSON uuid does not match the binary header");
 	}
 	if (parse_json(root, h, err, errlen)) {
 		json_object_put(root);
@@ -330,8 +340,6 @@ int aur_hdr_parse_area(const uint8_t *area, size_t len, unsigned int copy,
 	}
 	h->json = root;
 	return 0;
-bad:
-	return -EINVAL;
 }
 
 static struct json_object *jstr_or_null(const char *s)
@@ -587,68 +595,4 @@ int aur_hdr_write_fd(int fd, struct aur_hdr *h, uint64_t expected_seq,
 		r = aur_hdr_write_copy(fd, h, !first, err, errlen);
 	flock(fd, LOCK_UN);
 	return r;
-}
-
-int aur_dev_size(int fd, uint64_t *size)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return -errno;
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, size) != 0)
-			return -errno;
-		return 0;
-	}
-	if (S_ISREG(st.st_mode)) {
-		*size = (uint64_t)st.st_size;
-		return 0;
-	}
-	return -ENOTBLK;
-}
-
-int aur_probe_signatures(int fd, uint64_t size, char *what, size_t whatlen)
-{
-	static const struct {
-		uint64_t off;
-		const char *magic;
-		size_t len;
-		const char *name;
-	} sigs[] = {
-		{ 0, AUR_HDR_MAGIC, 8, "an aurora volume header" },
-		{ AUR_HDR_AREA, AUR_HDR_MAGIC, 8, "an aurora volume header (second copy)" },
-		{ 0, "LUKS\xba\xbe", 6, "a LUKS header" },
-		{ 16384, "SKUL\xba\xbe", 6, "a LUKS2 secondary header" },
-		{ 1024 + 56, "\x53\xef", 2, "an ext2/ext3/ext4 filesystem" },
-		{ 0, "XFSB", 4, "an XFS filesystem" },
-		{ 65536 + 64, "_BHRfS_M", 8, "a btrfs filesystem" },
-		{ 4096 - 10, "SWAPSPACE2", 10, "a swap area" },
-		{ 4096 - 10, "SWAP-SPACE", 10, "a swap area" },
-		{ 512, "LABELONE", 8, "an LVM2 physical volume" },
-		{ 4096, "\xfc\x4e\x2b\xa9", 4, "an md RAID member" },
-		{ 512, "EFI PART", 8, "a GPT partition table" },
-		{ 0, "hsqs", 4, "a squashfs filesystem" },
-		{ 32769, "CD001", 5, "an ISO 9660 filesystem" },
-		{ 3, "NTFS    ", 8, "an NTFS filesystem" },
-		{ 82, "FAT32   ", 8, "a FAT32 filesystem" },
-		{ 54, "FAT1", 4, "a FAT filesystem" },
-		{ 510, "\x55\xaa", 2, "a DOS partition table or boot sector" },
-	};
-	uint8_t buf[16];
-	size_t i;
-
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		int r;
-
-		if (sigs[i].off + sigs[i].len > size)
-			continue;
-		r = aur_pread_full(fd, buf, sigs[i].len, sigs[i].off);
-		if (r)
-			return r;
-		if (!memcmp(buf, sigs[i].magic, sigs[i].len)) {
-			snprintf(what, whatlen, "%s", sigs[i].name);
-			return 1;
-		}
-	}
-	return 0;
 }

@@ -53,7 +53,7 @@ int aur_keyring_find(const char *uuid, int32_t *serial)
 	if (r < 0)
 		r = keyctl_search(KEY_SPEC_PROCESS_KEYRING, "logon", desc, 0);
 	if (r < 0)
-		return errno == EKEYREVOKED ? -ENOKEY : -ENOKEY;
+		return -ENOKEY;		/* absent, or revoked: no usable key either way */
 	*serial = (int32_t)r;
 	return 0;
 }

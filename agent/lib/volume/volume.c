@@ -12,19 +12,9 @@
 #include <unistd.h>
 
 #include "kms/arn.h"
+#include "volume/internal.h"
 #include "volume/keyring.h"
 #include "volume/volume.h"
-
-static bool fault(const char *step)
-{
-	const char *f = getenv("AURORA_FAULT");
-
-	if (f && !strcmp(f, step)) {
-		aur_warn("AURORA_FAULT: injected failure after step \"%s\"", step);
-		return true;
-	}
-	return false;
-}
 
 int aur_exit_from_kms(enum aur_kms_err e)
 {
@@ -73,7 +63,7 @@ int aur_dev_path(uint32_t major, uint32_t minor, char *out, size_t outlen)
 	return access(out, F_OK) == 0 ? 0 : -ENOENT;
 }
 
-static int open_dev(const char *device, int flags, struct stat *st, struct aur_error *err)
+int aur_volume_open_dev(const char *device, int flags, struct stat *st, struct aur_error *err)
 {
 	int fd = open(device, flags | O_CLOEXEC);
 
@@ -101,7 +91,7 @@ int aur_volume_read_header(const char *device, struct aur_hdr_read *r, struct au
 	int fd, ret;
 
 	aur_hdr_init(&r->hdr);
-	fd = open_dev(device, O_RDONLY, &st, err);
+	fd = aur_volume_open_dev(device, O_RDONLY, &st, err);
 	if (fd < 0)
 		return fd;
 	flock(fd, LOCK_SH);
@@ -140,7 +130,7 @@ int aur_volume_format(struct aur_kms *kms, const char *device,
 		aur_error_set(err, AUR_EXIT_USAGE, "bad data offset %" PRIu64, off);
 		return -EINVAL;
 	}
-	fd = open_dev(device, O_RDWR | O_EXCL, &sb, err);
+	fd = aur_volume_open_dev(device, O_RDWR | O_EXCL, &sb, err);
 	if (fd < 0)
 		return fd;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -245,19 +235,6 @@ out:
 
 /* ------------------------------------------------------------------ */
 
-static bool name_valid(const char *n)
-{
-	size_t i, l = strlen(n);
-
-	if (l == 0 || l >= AUR_DM_NAME_MAX || !strcmp(n, "control") || !strcmp(n, ".") ||
-	    !strcmp(n, ".."))
-		return false;
-	for (i = 0; i < l; i++)
-		if (n[i] == '/' || n[i] <= ' ' || (unsigned char)n[i] >= 0x7f)
-			return false;
-	return true;
-}
-
 static int parse_open(const char *name, struct aur_open_volume *v)
 {
 	unsigned int ma, mi;
@@ -358,173 +335,6 @@ int aur_volume_table(const struct aur_hdr *h, dev_t dev, char *params, size_t le
 			    h->data_offset / 512, opts);
 }
 
-int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
-		    unsigned int flags, struct aur_error *err)
-{
-	bool ro = flags & AUR_OPEN_READ_ONLY;
-	struct aur_kms_status st;
-	struct aur_secret *dek = NULL;
-	struct aur_hdr_read hr;
-	struct aur_open_volume ov;
-	struct aur_dm_info di;
-	struct stat sb;
-	uint64_t size;
-	bool created = false, keyed = false;
-	int32_t serial = 0;
-	char e[400], dmuuid[64], params[512];
-	int fd, r;
-
-	aur_hdr_init(&hr.hdr);
-	if (!name_valid(name)) {
-		aur_error_set(err, AUR_EXIT_USAGE, "invalid mapping name \"%s\"", name);
-		return -EINVAL;
-	}
-	fd = open_dev(device, O_RDONLY, &sb, err);
-	if (fd < 0)
-		return fd;
-	flock(fd, LOCK_SH);
-	r = aur_hdr_read_fd(fd, &hr, e, sizeof(e));
-	if (!r && aur_dev_size(fd, &size) == 0 &&
-	    hr.hdr.data_offset + hr.hdr.data_size > size) {
-		snprintf(e, sizeof(e), "the device (%" PRIu64 " bytes) is smaller than its header says", size);
-		r = -EINVAL;
-	}
-	close(fd);
-	if (r) {
-		aur_error_set(err, r == -ENOENT ? AUR_EXIT_HEADER : AUR_EXIT_HEADER, "%s: %s", device, e);
-		goto out;
-	}
-	if (hr.need_repair)
-		aur_warn("%s: one header copy is damaged or stale; it is repaired on the next header write",
-			 device);
-	if (aur_hdr_check_requirements(&hr.hdr, e, sizeof(e))) {
-		aur_error_set(err, AUR_EXIT_HEADER, "%s: %s; this aurora version cannot open it",
-			      device, e);
-		r = -EPROTONOSUPPORT;
-		goto out;
-	}
-	if (hr.hdr.state == AUR_VOL_TERMINAL) {
-		char ts[32];
-
-		aur_time_iso(hr.hdr.terminal_time, ts);
-		aur_error_set(err, AUR_EXIT_TERMINAL,
-			      "%s: volume %s is terminal since %s (%s): it can no longer be opened; "
-			      "restore it from a backup",
-			      device, hr.hdr.uuid, ts, hr.hdr.terminal_reason);
-		r = -EKEYREVOKED;
-		goto out;
-	}
-	if (!S_ISBLK(sb.st_mode)) {
-		aur_error_set(err, AUR_EXIT_USAGE,
-			      "%s is not a block device (attach an image with losetup first)", device);
-		r = -ENOTBLK;
-		goto out;
-	}
-	if (fault("header")) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (header)");
-		r = -EIO;
-		goto out;
-	}
-	if (aur_dm_info(name, &di) == 0) {
-		aur_error_set(err, AUR_EXIT_BUSY, "a mapping named \"%s\" already exists", name);
-		r = -EEXIST;
-		goto out;
-	}
-	if (aur_volume_find_open(hr.hdr.uuid, &ov) == 0) {
-		aur_error_set(err, AUR_EXIT_BUSY, "volume %s is already open as \"%s\"",
-			      hr.hdr.uuid, ov.name);
-		r = -EEXIST;
-		goto out;
-	}
-	if (kms->ops->decrypt(kms, hr.hdr.cmk_arn, &hr.hdr.ctx, &hr.hdr.wrapped_dek, &dek,
-			      NULL, &st) != AUR_KMS_OK) {
-		r = aur_error_from_kms(err, "cannot unwrap the volume key (Decrypt)", &st);
-		goto out;
-	}
-	if (dek->len != AUR_KEY_BYTES) {
-		aur_error_set(err, AUR_EXIT_HEADER, "the unwrapped key has %zu bytes, not %d",
-			      dek->len, AUR_KEY_BYTES);
-		r = -EINVAL;
-		goto out;
-	}
-	if (fault("kms")) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (kms)");
-		r = -EIO;
-		goto out;
-	}
-	/* A key left over from a crash (no mapping uses it): drop it. */
-	if (aur_keyring_find(hr.hdr.uuid, &serial) == 0) {
-		aur_warn("revoking a stale kernel key for volume %s", hr.hdr.uuid);
-		aur_keyring_revoke(hr.hdr.uuid);
-	}
-	r = aur_keyring_add(hr.hdr.uuid, dek, &serial);
-	aur_secret_free(dek);
-	dek = NULL;
-	if (r) {
-		aur_error_set(err, AUR_EXIT_KERNEL, "cannot add the volume key to the kernel keyring: %s",
-			      strerror(-r));
-		goto out;
-	}
-	keyed = true;
-	if (fault("keyring")) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (keyring)");
-		r = -EIO;
-		goto out;
-	}
-	snprintf(dmuuid, sizeof(dmuuid), AUR_DM_UUID_PREFIX "%s", hr.hdr.uuid);
-	r = aur_dm_create(name, dmuuid, ro);
-	if (r) {
-		aur_error_set(err, r == -EBUSY || r == -EEXIST ? AUR_EXIT_BUSY : AUR_EXIT_KERNEL,
-			      "cannot create mapping \"%s\": %s", name, strerror(-r));
-		goto out;
-	}
-	created = true;
-	if (fault("dm-create")) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (dm-create)");
-		r = -EIO;
-		goto out;
-	}
-	aur_volume_table(&hr.hdr, sb.st_rdev, params, sizeof(params));
-	r = aur_dm_load(name, hr.hdr.data_size / 512, AUR_DM_TARGET, params, ro);
-	if (r) {
-		aur_error_set(err, AUR_EXIT_KERNEL,
-			      "cannot load the aurora table for \"%s\": %s (is the dm-aurora module loaded? "
-			      "see dmesg)", name, strerror(-r));
-		goto out;
-	}
-	if (fault("dm-load")) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (dm-load)");
-		r = -EIO;
-		goto out;
-	}
-	r = aur_dm_resume(name);
-	if (r) {
-		aur_error_set(err, AUR_EXIT_KERNEL, "cannot activate \"%s\": %s", name, strerror(-r));
-		goto out;
-	}
-	if (fault("dm-resume")) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "injected failure (dm-resume)");
-		r = -EIO;
-		goto out;
-	}
-	aur_keyring_detach_process(serial);
-	r = 0;
-out:
-	if (r) {
-		if (created) {
-			int rr = aur_dm_remove(name);
-
-			if (rr)
-				aur_err("rollback: cannot remove mapping \"%s\": %s", name, strerror(-rr));
-		}
-		if (keyed)
-			aur_keyring_revoke(hr.hdr.uuid);
-	}
-	aur_secret_free(dek);
-	aur_hdr_free(&hr.hdr);
-	return r;
-}
-
 int aur_volume_close(const char *name, struct aur_error *err)
 {
 	struct aur_open_volume v;
@@ -617,7 +427,7 @@ int aur_volume_mark_terminal(const char *device, const char *dm_name, const char
 	if (device) {
 		struct aur_hdr_read hr;
 		struct stat sb;
-		int fd = open_dev(device, O_RDWR, &sb, err);
+		int fd = aur_volume_open_dev(device, O_RDWR, &sb, err);
 
 		r = fd;
 		for (tries = 0; fd >= 0 && tries < 5; tries++) {

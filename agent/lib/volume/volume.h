@@ -7,7 +7,7 @@
  * Every call reports failure as a negative errno plus an aur_error whose
  * exit_code is the CLI's exit code class (util.h enum aur_exit).
  *
- * Test hook: AURORA_FAULT=<step> makes `open` fail right after <step>
+ * Test hook: AURORA_FAULT=<step> (util/fault.h) makes `open` fail right after <step>
  * succeeded (header, kms, keyring, dm-create, dm-load, dm-resume), to prove
  * that nothing is left behind; it can only make an open fail.
  */
