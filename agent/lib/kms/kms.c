@@ -215,3 +215,47 @@ void aur_kms_ok(struct aur_kms_status *st)
 		st->message[0] = '\0';
 	}
 }
+
+enum aur_kms_err aur_kms_describe_key(struct aur_kms *kms, const char *key_id,
+				      struct aur_kms_key_info *info, struct aur_kms_status *st)
+{
+	return kms->ops->describe_key(kms, key_id, info, st);
+}
+
+enum aur_kms_err aur_kms_generate_data_key(struct aur_kms *kms, const char *key_id,
+					   const struct aur_enc_ctx *ctx, size_t nbytes,
+					   struct aur_secret **plaintext, struct aur_blob *wrapped,
+					   char *key_arn, struct aur_kms_status *st)
+{
+	return kms->ops->generate_data_key(kms, key_id, ctx, nbytes, plaintext, wrapped,
+					   key_arn, st);
+}
+
+enum aur_kms_err aur_kms_decrypt(struct aur_kms *kms, const char *key_id,
+				 const struct aur_enc_ctx *ctx, const struct aur_blob *wrapped,
+				 struct aur_secret **plaintext, char *key_arn,
+				 struct aur_kms_status *st)
+{
+	return kms->ops->decrypt(kms, key_id, ctx, wrapped, plaintext, key_arn, st);
+}
+
+enum aur_kms_err aur_kms_re_encrypt(struct aur_kms *kms, const char *src_key_id,
+				    const struct aur_enc_ctx *src_ctx, const struct aur_blob *src,
+				    const char *dst_key_id, const struct aur_enc_ctx *dst_ctx,
+				    struct aur_blob *dst, char *dst_key_arn,
+				    struct aur_kms_status *st)
+{
+	return kms->ops->re_encrypt(kms, src_key_id, src_ctx, src, dst_key_id, dst_ctx, dst,
+				    dst_key_arn, st);
+}
+
+const char *aur_kms_provider_name(const struct aur_kms *kms)
+{
+	return kms->ops->name;
+}
+
+void aur_kms_destroy(struct aur_kms *kms)
+{
+	if (kms && kms->ops && kms->ops->destroy)
+		kms->ops->destroy(kms);
+}

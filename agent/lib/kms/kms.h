@@ -167,10 +167,25 @@ struct aur_kms {
 	void *priv;
 };
 
-static inline void aur_kms_destroy(struct aur_kms *kms)
-{
-	if (kms && kms->ops && kms->ops->destroy)
-		kms->ops->destroy(kms);
-}
+/* The provider's calls, for callers that do not see struct aur_kms_ops. */
+enum aur_kms_err aur_kms_describe_key(struct aur_kms *kms, const char *key_id,
+				      struct aur_kms_key_info *info, struct aur_kms_status *st);
+enum aur_kms_err aur_kms_generate_data_key(struct aur_kms *kms, const char *key_id,
+					   const struct aur_enc_ctx *ctx, size_t nbytes,
+					   struct aur_secret **plaintext, struct aur_blob *wrapped,
+					   char *key_arn, struct aur_kms_status *st);
+enum aur_kms_err aur_kms_decrypt(struct aur_kms *kms, const char *key_id,
+				 const struct aur_enc_ctx *ctx, const struct aur_blob *wrapped,
+				 struct aur_secret **plaintext, char *key_arn,
+				 struct aur_kms_status *st);
+enum aur_kms_err aur_kms_re_encrypt(struct aur_kms *kms, const char *src_key_id,
+				    const struct aur_enc_ctx *src_ctx, const struct aur_blob *src,
+				    const char *dst_key_id, const struct aur_enc_ctx *dst_ctx,
+				    struct aur_blob *dst, char *dst_key_arn,
+				    struct aur_kms_status *st);
+/* "local", "aws". */
+const char *aur_kms_provider_name(const struct aur_kms *kms);
+/* Free @kms (NULL is fine). */
+void aur_kms_destroy(struct aur_kms *kms);
 
 #endif /* AURORA_KMS_H */
