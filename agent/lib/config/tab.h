@@ -11,6 +11,9 @@
  * devices for an aurora header).  options (comma separated, '-' or
  * 'defaults' for none): read-only (ro), _netdev, noauto, nofail,
  * x-systemd.* (for the generator; ignored here).
+ *
+ * Its interface is declared in aurora/aurora.h (the library's public header);
+ * this header remains for the library's own files and the tests.
  */
 #ifndef AURORA_TAB_H
 #define AURORA_TAB_H
@@ -19,35 +22,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define AUR_TAB_DEFAULT		"/etc/auroratab"
-#define AUR_TAB_MAX_SIZE	(256 * 1024)
-#define AUR_TAB_MAX_ENTRIES	1024
-
-struct aur_tab_entry {
-	char name[128];
-	char device[PATH_MAX];		/* path, or "" when by UUID */
-	char uuid[37];			/* "" when by path */
-	bool read_only, netdev, noauto, nofail;
-	unsigned int line;
-};
-
-struct aur_tab {
-	size_t n;
-	struct aur_tab_entry *e;	/* malloc()ed */
-};
-
-/* Parse text; on error -EINVAL with @err naming the line. */
-int aur_tab_parse(struct aur_tab *t, const char *text, size_t len,
-		  char *err, size_t errlen);
-int aur_tab_load(struct aur_tab *t, const char *path, char *err, size_t errlen);
-void aur_tab_free(struct aur_tab *t);
-const struct aur_tab_entry *aur_tab_find(const struct aur_tab *t, const char *name);
-
-/*
- * Resolve an entry to a device node: its path, or the block device whose
- * aurora header has the entry's UUID (scanning /sys/class/block).
- */
-int aur_tab_resolve(const struct aur_tab_entry *e, char *dev, size_t devlen,
-		    char *err, size_t errlen);
+#include "aurora/aurora.h"
 
 #endif /* AURORA_TAB_H */

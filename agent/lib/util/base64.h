@@ -13,18 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aurora/aurora.h"
+
 /* Length @s (@len characters) decodes to, or -1 when @len is impossible. */
 long aur_b64_decoded_len(const char *s, size_t len);
 /* Decode @len characters of @s into @out: the decoded length or -1. */
 long aur_b64_decode(const char *s, size_t len, uint8_t *out, size_t outlen);
-
-/* NUL-terminated forms.  Return the output length, or -1 (bad input / no room). */
-int aur_base64_encode(const uint8_t *in, size_t len, char *out, size_t outsize);
-int aur_base64_decode(const char *in, uint8_t *out, size_t outsize);
-/* Size of the text (with its NUL) that aur_base64_encode() writes for @len bytes. */
-static inline size_t aur_base64_encoded_size(size_t len)
-{
-	return 4 * ((len + 2) / 3) + 1;
-}
 
 #endif /* AURORA_BASE64_H */

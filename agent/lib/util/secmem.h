@@ -5,6 +5,9 @@
  * A struct aur_secret lives in its own mmap()ed, mlock()ed region marked
  * MADV_DONTDUMP (never in a core dump) and MADV_WIPEONFORK, and is wiped with
  * explicit_bzero() before it is unmapped.
+ *
+ * Its interface is declared in aurora/aurora.h (the library's public header);
+ * this header remains for the library's own files and the tests.
  */
 #ifndef AURORA_SECMEM_H
 #define AURORA_SECMEM_H
@@ -12,17 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct aur_secret {
-	size_t len;
-	size_t map_len;			/* private */
-	uint8_t data[];
-};
-
-/* Returns NULL (errno set) when memory cannot be locked. */
-struct aur_secret *aur_secret_alloc(size_t len);
-void aur_secret_free(struct aur_secret *s);
-
-/* Lock the process against dumps and ptrace: call once at start-up. */
-int aur_secmem_harden_process(void);
+#include "aurora/aurora.h"
 
 #endif /* AURORA_SECMEM_H */

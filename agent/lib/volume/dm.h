@@ -13,27 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aurora/aurora.h"
 #include "aurora_dm.h"		/* shared with the kernel target */
 
 #define AUR_DM_TARGET		AURORA_DM_TARGET_NAME
 #define AUR_DM_UUID_PREFIX	"AURORA-"
-#define AUR_DM_NAME_MAX		128
-
-struct aur_dm_info {
-	bool exists;
-	bool live_table;
-	bool suspended;
-	bool read_only;
-	int open_count;
-	uint32_t major, minor;
-	char uuid[130];
-	char target[32];		/* type of the first target */
-	uint64_t sectors;
-	char table[1024];		/* params of the live table */
-	char status[1024];		/* target status line */
-};
-
-void aur_dm_init_logging(void);
 /* Create an empty device (no table). */
 int aur_dm_create(const char *name, const char *dm_uuid, bool read_only);
 /* Load a single-target table into the inactive slot. */
@@ -48,7 +32,4 @@ int aur_dm_message(const char *name, const char *msg, char *resp, size_t resplen
 
 /* Names of every mapping whose first target is "aurora". */
 int aur_dm_list(char (**names)[AUR_DM_NAME_MAX], size_t *n);
-/* Is device-mapper usable at all (control node, driver version)? */
-bool aur_dm_available(void);
-
 #endif /* AURORA_AGENT_DM_H */

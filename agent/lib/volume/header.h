@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aurora/aurora.h"
 #include "kms/kms.h"
 
 #define AUR_HDR_MAGIC		"AURORA\xba\xbe"
@@ -21,46 +22,11 @@
 #define AUR_HDR_AREA		32768u
 #define AUR_HDR_BIN		4096u
 #define AUR_HDR_JSON_MAX	(AUR_HDR_AREA - AUR_HDR_BIN)
-#define AUR_HDR_COPIES		2
 #define AUR_DATA_OFFSET_DEFAULT	(1024u * 1024u)
 #define AUR_DATA_OFFSET_MAX	(1024ull * 1024 * 1024)
 #define AUR_CIPHER		"aes-xts-plain64"
 #define AUR_KEY_BITS		512
 #define AUR_KEY_BYTES		(AUR_KEY_BITS / 8)
-#define AUR_REQ_MAX		16
-#define AUR_NAME_MAX		(AUR_ARN_MAX + 256)
-
-enum aur_vol_state { AUR_VOL_ACTIVE = 0, AUR_VOL_TERMINAL };
-
-struct aur_hdr {
-	uint64_t seqid;
-	char uuid[37];
-	char cipher[32];
-	unsigned int key_bits;
-	unsigned int sector_size;
-	uint64_t data_offset;		/* bytes */
-	uint64_t data_size;		/* bytes */
-	char provider[16];		/* "local", "aws" */
-	char cmk_named[AUR_NAME_MAX];	/* as given at format */
-	char cmk_arn[AUR_ARN_MAX];	/* as resolved by the KMS */
-	char cmk_account[AUR_ACCOUNT_MAX];
-	char cmk_region[AUR_REGION_MAX];
-	struct aur_blob wrapped_dek;
-	struct aur_enc_ctx ctx;
-	enum aur_vol_state state;
-	char terminal_reason[256];
-	int64_t terminal_time;
-	int64_t created;
-	char restored_from[256];	/* lineage, "" when none */
-	char copied_from[256];
-	size_t nreq;
-	char requirements[AUR_REQ_MAX][64];	/* mandatory features */
-	/* Parsed JSON, to keep fields this version does not know. */
-	void *json;
-};
-
-void aur_hdr_init(struct aur_hdr *h);
-void aur_hdr_free(struct aur_hdr *h);
 /* Deep copy (json included). */
 int aur_hdr_copy(struct aur_hdr *dst, const struct aur_hdr *src);
 
@@ -74,16 +40,6 @@ int aur_hdr_parse_area(const uint8_t *area, size_t len, unsigned int copy,
 /* Serialise @h as copy @copy into @area (AUR_HDR_AREA bytes). */
 int aur_hdr_serialise(const struct aur_hdr *h, unsigned int copy, uint8_t *area,
 		      char *err, size_t errlen);
-
-struct aur_hdr_read {
-	struct aur_hdr hdr;		/* the winner */
-	int chosen;			/* 0 or 1 */
-	bool valid[AUR_HDR_COPIES];
-	bool present[AUR_HDR_COPIES];	/* magic found */
-	uint64_t seq[AUR_HDR_COPIES];
-	char err[AUR_HDR_COPIES][160];
-	bool need_repair;		/* a copy is damaged or stale */
-};
 
 /* Choose between two areas (either may be NULL).  0, -ENOENT, -EINVAL. */
 int aur_hdr_select(const uint8_t *a0, const uint8_t *a1, struct aur_hdr_read *r,
@@ -118,7 +74,5 @@ int aur_probe_signatures(int fd, uint64_t size, char *what, size_t whatlen);
 
 /* Device or file size in bytes. */
 int aur_dev_size(int fd, uint64_t *size);
-
-const char *aur_vol_state_name(enum aur_vol_state s);
 
 #endif /* AURORA_HEADER_H */

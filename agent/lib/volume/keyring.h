@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "aurora/aurora.h"
 #include "util/secmem.h"
 
 #define AUR_KEYRING_NAME	"aurora:volumes"
@@ -23,8 +24,6 @@
 void aur_key_desc(const char *uuid, char out[AUR_KEY_DESC_MAX]);
 /* Add the key; *serial receives its id.  -EEXIST when one is present. */
 int aur_keyring_add(const char *uuid, const struct aur_secret *dek, int32_t *serial);
-/* Find an existing key: 0 with *serial, -ENOKEY. */
-int aur_keyring_find(const char *uuid, int32_t *serial);
 /* Drop the process keyring's link once the table is loaded. */
 void aur_keyring_detach_process(int32_t serial);
 /* Revoke and unlink the volume's key: 0, -ENOKEY, -errno. */

@@ -20,7 +20,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LIB = os.path.normpath(os.path.join(HERE, "..", "..", "lib"))
+AGENT = os.path.normpath(os.path.join(HERE, "..", ".."))
+LIB = os.path.join(AGENT, "lib")
 
 try:
     import botocore.auth
@@ -41,7 +42,8 @@ def build(tmp):
     cc = os.environ.get("CC", "gcc")
     srcs = [os.path.join(HERE, "aws_sigv4_driver.c")] + [
         os.path.join(LIB, f) for f in ("kms/aws/sigv4.c", "kms/aws/http.c", "util/secmem.c")]
-    cmd = [cc] + CFLAGS + ["-I", LIB, "-o", exe] + srcs + [
+    cmd = [cc] + CFLAGS + ["-I", os.path.join(AGENT, "include"), "-I", LIB,
+                        "-I", os.path.join(AGENT, "..", "include"), "-o", exe] + srcs + [
         "-ljson-c", "-lcurl", "-lcrypto", "-lpthread"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:

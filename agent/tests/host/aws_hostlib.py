@@ -14,7 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT = os.environ.get("AURORA_SRC") or os.path.normpath(os.path.join(HERE, "..", ".."))
 LIB = os.path.join(AGENT, "lib")
 TOP_INCLUDE = os.path.normpath(os.path.join(AGENT, "..", "include"))  # shared with the kernel
-INCLUDES = ["-I", LIB, "-I", TOP_INCLUDE]
+INCLUDES = ["-I", os.path.join(AGENT, "include"), "-I", LIB, "-I", TOP_INCLUDE]
 
 CFLAGS = ["-std=gnu11", "-g", "-Wall", "-Wextra", "-Werror", "-Wformat=2",
           "-Wshadow", "-Wno-unused-parameter", "-O1", "-D_FORTIFY_SOURCE=2"]
