@@ -230,37 +230,37 @@ static int cmd_attach(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	return 0;
 }
 
+static const char agent_list[] =
+	"  agent [--once] [--interval S]  watch the CMK of every open volume; a CMK\n"
+	"                                 lost for good makes its volume terminal\n";
+
+static const char agent_description[] =
+	"Check the CMK of every open aurora volume: DescribeKey, then a trial unwrap\n"
+	"of the volume's data key.  When access to the CMK is lost for good (disabled,\n"
+	"pending deletion, deleted, access revoked, the data key no longer unwraps)\n"
+	"the volume is made terminal: state persisted in its header, the kernel\n"
+	"target told (every I/O then fails with EIO), its kernel key revoked.  A KMS\n"
+	"that times out, throttles or answers 5xx is retried with backoff and never\n"
+	"makes a volume terminal.  Re-enabling a CMK afterwards revives nothing:\n"
+	"restore the volume from a backup.\n\n";
+
+static const char attach_list[] =
+	"  attach <name> [--tab FILE]     open the volume /etc/auroratab lists as <name>\n";
+
+static const char attach_description[] =
+	"Open the volume that /etc/auroratab (or FILE) lists as <name>, as\n"
+	"'aurora open <device> <name>' would, with the entry's options (read-only).\n"
+	"A device given as UUID=<uuid> is found by its aurora header.  Used by\n"
+	"aurora@<name>.service at boot; succeeds at once when <name> is open.\n\n";
+
 const struct aur_cli_cmd aur_cli_agent_cmds[] = {
-	{
-		.name = "agent",
-		.list = "  agent [--once] [--interval S]  watch the CMK of every open volume; a CMK\n"
-			"                                 lost for good makes its volume terminal\n",
-		.usage = "agent [--once] [--interval SECONDS] [--retries N] [global options]",
-		.description =
-			"Check the CMK of every open aurora volume: DescribeKey, then a trial unwrap\n"
-			"of the volume's data key.  When access to the CMK is lost for good (disabled,\n"
-			"pending deletion, deleted, access revoked, the data key no longer unwraps)\n"
-			"the volume is made terminal: state persisted in its header, the kernel\n"
-			"target told (every I/O then fails with EIO), its kernel key revoked.  A KMS\n"
-			"that times out, throttles or answers 5xx is retried with backoff and never\n"
-			"makes a volume terminal.  Re-enabling a CMK afterwards revives nothing:\n"
-			"restore the volume from a backup.\n\n",
-		.opts = agent_opts,
-		.flags = AUR_CLI_HELP_ON_ERROR,
-		.run = cmd_agent,
-	},
-	{
-		.name = "attach",
-		.list = "  attach <name> [--tab FILE]     open the volume /etc/auroratab lists as <name>\n",
-		.usage = "attach <name> [--tab FILE] [global options]",
-		.description =
-			"Open the volume that /etc/auroratab (or FILE) lists as <name>, as\n"
-			"'aurora open <device> <name>' would, with the entry's options (read-only).\n"
-			"A device given as UUID=<uuid> is found by its aurora header.  Used by\n"
-			"aurora@<name>.service at boot; succeeds at once when <name> is open.\n\n",
-		.opts = attach_opts,
-		.flags = AUR_CLI_HELP_ON_ERROR,
-		.run = cmd_attach,
-	},
+	{ .name = "agent", .list = agent_list,
+	  .usage = "agent [--once] [--interval SECONDS] [--retries N] [global options]",
+	  .description = agent_description, .opts = agent_opts,
+	  .flags = AUR_CLI_HELP_ON_ERROR, .run = cmd_agent },
+	{ .name = "attach", .list = attach_list,
+	  .usage = "attach <name> [--tab FILE] [global options]",
+	  .description = attach_description, .opts = attach_opts,
+	  .flags = AUR_CLI_HELP_ON_ERROR, .run = cmd_attach },
 	{ .name = NULL }
 };

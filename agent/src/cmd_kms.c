@@ -756,23 +756,23 @@ static int cmd_kms(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	return r;
 }
 
+static const char kms_list[] =
+	"  kms <operation> ...      the embedded KMS (aurora kms --help)\n";
+
+static const char kms_description[] =
+	"The KMS operations, named as AWS KMS names them. A CMK (--key-id) is a key id,\n"
+	"key ARN, alias/NAME or alias ARN; another account's CMK only by ARN and only when\n"
+	"its key policy allows the caller's account (--account).\n\n";
+
+static const char kms_epilogue[] =
+	"Plaintext data keys are written only where --plaintext-out says (a new 0600\n"
+	"file, or - for standard output), never by default. Management operations\n"
+	"(everything but describe-key, generate-data-key, decrypt, re-encrypt) need the\n"
+	"embedded (local) provider. Every operation is audited in <keystore>/audit.log.\n\n";
+
 const struct aur_cli_cmd aur_cli_kms_cmds[] = {
-	{
-		.name = "kms",
-		.list = "  kms <operation> ...      the embedded KMS (aurora kms --help)\n",
-		.usage = "kms <operation> [options]",
-		.description =
-			"The KMS operations, named as AWS KMS names them. A CMK (--key-id) is a key id,\n"
-			"key ARN, alias/NAME or alias ARN; another account's CMK only by ARN and only when\n"
-			"its key policy allows the caller's account (--account).\n\n",
-		.help_subs = kms_help_ops,
-		.opts = kms_opts,
-		.epilogue =
-			"Plaintext data keys are written only where --plaintext-out says (a new 0600\n"
-			"file, or - for standard output), never by default. Management operations\n"
-			"(everything but describe-key, generate-data-key, decrypt, re-encrypt) need the\n"
-			"embedded (local) provider. Every operation is audited in <keystore>/audit.log.\n\n",
-		.run = cmd_kms,
-	},
+	{ .name = "kms", .list = kms_list, .usage = "kms <operation> [options]",
+	  .description = kms_description, .help_subs = kms_help_ops, .opts = kms_opts,
+	  .epilogue = kms_epilogue, .run = cmd_kms },
 	{ .name = NULL }
 };

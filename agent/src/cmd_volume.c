@@ -412,49 +412,48 @@ static int cmd_status(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	return status_all();
 }
 
+static const char format_list[] =
+	"  format <device>          create an encrypted aurora volume (new DEK from the KMS)\n";
+
+static const char format_description[] =
+	"Create an aurora volume on <device>: a new 512-bit data key (DEK) from the KMS\n"
+	"(GenerateDataKey), wrapped by the CMK and bound to the volume's UUID and region;\n"
+	"the header (two copies) is written and the DEK wiped. Existing data is NOT\n"
+	"encrypted in place and the data area is not erased.\n\n";
+
+static const char open_list[] =
+	"  open <device> <name>     unwrap the DEK and create /dev/mapper/<name>\n";
+
+static const char open_description[] =
+	"Verify the header, unwrap the DEK with the KMS (Decrypt, bound to the volume's\n"
+	"encryption context), load it as the logon key aurora:<uuid> in the kernel keyring,\n"
+	"and create /dev/mapper/<name> (target aurora). The DEK is wiped from memory.\n"
+	"A terminal volume is refused: restore it from a backup. On any failure nothing\n"
+	"is left behind (no key, no mapping).\n\n";
+
+static const char close_list[] =
+	"  close <name>             remove the mapping and revoke its kernel key\n";
+
+static const char close_description[] =
+	"Remove /dev/mapper/<name> and revoke and unlink its kernel key.\n\n";
+
+static const char status_list[] =
+	"  status [<name|device>]   volume, CMK, header and kernel state\n";
+
+static const char status_description[] =
+	"Without an argument: every open aurora volume. With a mapping name or a device\n"
+	"(a path): the volume's header (copies, sequence, state), its CMK, and the\n"
+	"kernel's view (mapping, target status, key present).\n\n";
+
 const struct aur_cli_cmd aur_cli_volume_cmds[] = {
-	{
-		.name = "format",
-		.list = "  format <device>          create an encrypted aurora volume (new DEK from the KMS)\n",
-		.usage = "format <device> [options]",
-		.description =
-			"Create an aurora volume on <device>: a new 512-bit data key (DEK) from the KMS\n"
-			"(GenerateDataKey), wrapped by the CMK and bound to the volume's UUID and region;\n"
-			"the header (two copies) is written and the DEK wiped. Existing data is NOT\n"
-			"encrypted in place and the data area is not erased.\n\n",
-		.opts = format_opts,
-		.flags = AUR_CLI_NOCHANGE,
-		.run = cmd_format,
-	},
-	{
-		.name = "open",
-		.list = "  open <device> <name>     unwrap the DEK and create /dev/mapper/<name>\n",
-		.usage = "open <device> <name> [--read-only]",
-		.description =
-			"Verify the header, unwrap the DEK with the KMS (Decrypt, bound to the volume's\n"
-			"encryption context), load it as the logon key aurora:<uuid> in the kernel keyring,\n"
-			"and create /dev/mapper/<name> (target aurora). The DEK is wiped from memory.\n"
-			"A terminal volume is refused: restore it from a backup. On any failure nothing\n"
-			"is left behind (no key, no mapping).\n\n",
-		.opts = open_opts,
-		.run = cmd_open,
-	},
-	{
-		.name = "close",
-		.list = "  close <name>             remove the mapping and revoke its kernel key\n",
-		.usage = "close <name>",
-		.description = "Remove /dev/mapper/<name> and revoke and unlink its kernel key.\n\n",
-		.run = cmd_close,
-	},
-	{
-		.name = "status",
-		.list = "  status [<name|device>]   volume, CMK, header and kernel state\n",
-		.usage = "status [<name|device>] [--json]",
-		.description =
-			"Without an argument: every open aurora volume. With a mapping name or a device\n"
-			"(a path): the volume's header (copies, sequence, state), its CMK, and the\n"
-			"kernel's view (mapping, target status, key present).\n\n",
-		.run = cmd_status,
-	},
+	{ .name = "format", .list = format_list, .usage = "format <device> [options]",
+	  .description = format_description, .opts = format_opts, .flags = AUR_CLI_NOCHANGE,
+	  .run = cmd_format },
+	{ .name = "open", .list = open_list, .usage = "open <device> <name> [--read-only]",
+	  .description = open_description, .opts = open_opts, .run = cmd_open },
+	{ .name = "close", .list = close_list, .usage = "close <name>",
+	  .description = close_description, .run = cmd_close },
+	{ .name = "status", .list = status_list, .usage = "status [<name|device>] [--json]",
+	  .description = status_description, .run = cmd_status },
 	{ .name = NULL }
 };

@@ -11,11 +11,9 @@
 
 void aur_watch_opts_default(struct aur_watch_opts *o)
 {
-	memset(o, 0, sizeof(*o));
-	o->interval = 300;
-	o->retries = 4;
-	o->backoff_ms = 1000;
-	o->backoff_max_ms = 30000;
+	*o = (struct aur_watch_opts){
+		.interval = 300, .retries = 4, .backoff_ms = 1000, .backoff_max_ms = 30000,
+	};
 }
 
 const char *aur_watch_outcome_name(enum aur_watch_outcome o)

@@ -534,13 +534,14 @@ int aur_mkdir_p(const char *path, int mode)
 	return 0;
 }
 
-int aur_pread_full(int fd, void *buf, size_t len, uint64_t off)
+/* The loop of aur_pread_full() (@rbuf) and aur_pwrite_full() (@wbuf). */
+static int rw_full(int fd, uint8_t *rbuf, const uint8_t *wbuf, size_t len, uint64_t off)
 {
-	uint8_t *p = buf;
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pread(fd, p + done, len - done, (off_t)(off + done));
+		ssize_t n = rbuf ? pread(fd, rbuf + done, len - done, (off_t)(off + done)) :
+				   pwrite(fd, wbuf + done, len - done, (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -553,21 +554,12 @@ int aur_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+int aur_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	return rw_full(fd, buf, NULL, len, off);
+}
+
 int aur_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
-	const uint8_t *p = buf;
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, p + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
+	return rw_full(fd, NULL, buf, len, off);
 }

@@ -118,12 +118,29 @@ int aur_dm_remove(const char *name)
 	return r;
 }
 
+/* Run @dmt and read its info: 0, or -errno / -ENODEV with @dmt destroyed. */
+static int run_info(struct dm_task *dmt, struct dm_info *di)
+{
+	int e;
+
+	if (dm_task_run(dmt) && dm_task_get_info(dmt, di)) {
+		if (di->exists)
+			return 0;
+		dm_task_destroy(dmt);
+		return -ENODEV;
+	}
+	e = errno;
+	dm_task_destroy(dmt);
+	return e ? -e : -EIO;
+}
+
 static int get_first(const char *name, int type, struct aur_dm_info *info, char *out, size_t outlen)
 {
 	struct dm_task *dmt = dm_task_create(type);
 	uint64_t start, len;
 	char *ttype = NULL, *params = NULL;
 	struct dm_info di;
+	int r;
 
 	if (!dmt)
 		return -ENOMEM;
@@ -133,16 +150,9 @@ static int get_first(const char *name, int type, struct aur_dm_info *info, char 
 	}
 	if (type == DM_DEVICE_TABLE)
 		dm_task_secure_data(dmt);
-	if (!dm_task_run(dmt) || !dm_task_get_info(dmt, &di)) {
-		int e = errno;
-
-		dm_task_destroy(dmt);
-		return e ? -e : -EIO;
-	}
-	if (!di.exists) {
-		dm_task_destroy(dmt);
-		return -ENODEV;
-	}
+	r = run_info(dmt, &di);
+	if (r)
+		return r;
 	dm_get_next_target(dmt, NULL, &start, &len, &ttype, &params);
 	if (info) {
 		info->sectors = len;
@@ -158,20 +168,19 @@ int aur_dm_info(const char *name, struct aur_dm_info *info)
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
 	struct dm_info di;
 	const char *u;
+	int r;
 
 	memset(info, 0, sizeof(*info));
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) || !dm_task_get_info(dmt, &di)) {
-		int e = errno;
-
+	if (!dm_task_set_name(dmt, name)) {
+		r = errno ? -errno : -EIO;
 		dm_task_destroy(dmt);
-		return e ? -e : -EIO;
+		return r;
 	}
-	if (!di.exists) {
-		dm_task_destroy(dmt);
-		return -ENODEV;
-	}
+	r = run_info(dmt, &di);
+	if (r)
+		return r;
 	info->exists = true;
 	info->live_table = di.live_table;
 	info->suspended = di.suspended;

@@ -97,6 +97,16 @@ static enum aur_kms_err http_kind(enum aur_http_result r)
 }
 
 /* One operation: sign, send, classify, retry.  *@reply on success. */
+/* Wipe and free a header line that carries a credential; *@h = NULL. */
+static void free_header(char **h)
+{
+	if (*h) {
+		explicit_bzero(*h, strlen(*h));
+		free(*h);
+		*h = NULL;
+	}
+}
+
 static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 				 struct json_object *req, struct json_object **reply,
 				 struct aur_kms_status *st)
@@ -154,17 +164,12 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 		if (tok) {
 			h_token = malloc(strlen(tok) + 32);
 			if (h_token)
-				sprintf(h_token, "X-Amz-Security-Token: %s", tok);
+				snprintf(h_token, strlen(tok) + 32, "X-Amz-Security-Token: %s", tok);
 		}
 		if (!h_auth || (tok && !h_token)) {
 			aur_sigv4_result_free(&sr);
-			free(h_auth);
-			h_auth = NULL;
-			if (h_token) {
-				explicit_bzero(h_token, strlen(h_token));
-				free(h_token);
-				h_token = NULL;
-			}
+			free_header(&h_auth);
+			free_header(&h_token);
 			code = aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 			break;
 		}
@@ -183,14 +188,8 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 
 		hr = aur_http_post(p->http, p->endpoint, hdrs, nh, body, blen,
 				   &resp, herr, sizeof(herr));
-		explicit_bzero(h_auth, strlen(h_auth));
-		free(h_auth);
-		h_auth = NULL;
-		if (h_token) {
-			explicit_bzero(h_token, strlen(h_token));
-			free(h_token);
-			h_token = NULL;
-		}
+		free_header(&h_auth);
+		free_header(&h_token);
 		if (hr == AUR_HTTP_OK) {
 			code = aur_kms_aws_parse_reply(op, resp.status, resp.error_type,
 						       (const char *)resp.body->data,
@@ -259,6 +258,29 @@ static int add_blob(struct json_object *req, const char *name,
 	return 0;
 }
 
+/* A request body with "@name": @key_id when @key_id is not empty; NULL: out of memory. */
+static struct json_object *request(const char *name, const char *key_id)
+{
+	struct json_object *req = json_object_new_object();
+
+	if (req && key_id && key_id[0])
+		json_object_object_add(req, name, json_object_new_string(key_id));
+	return req;
+}
+
+/* Send @req (consumed; NULL: out of memory) as operation @op. */
+static enum aur_kms_err exchange(struct aur_kms *kms, const char *op, struct json_object *req,
+				 struct json_object **reply, struct aur_kms_status *st)
+{
+	enum aur_kms_err e;
+
+	if (!req)
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
+	e = aws_call(priv_of(kms), op, req, reply, st);
+	json_object_put(req);
+	return e;
+}
+
 static bool valid_key_id(const char *k)
 {
 	return k && k[0] && strlen(k) < 2048;
@@ -268,17 +290,12 @@ static enum aur_kms_err aws_describe_key(struct aur_kms *kms, const char *key_id
 					 struct aur_kms_key_info *info,
 					 struct aur_kms_status *st)
 {
-	struct json_object *req, *reply;
+	struct json_object *reply;
 	enum aur_kms_err e;
 
 	if (!valid_key_id(key_id) || !info)
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "no key id");
-	req = json_object_new_object();
-	if (!req)
-		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
-	json_object_object_add(req, "KeyId", json_object_new_string(key_id));
-	e = aws_call(priv_of(kms), "DescribeKey", req, &reply, st);
-	json_object_put(req);
+	e = exchange(kms, "DescribeKey", request("KeyId", key_id), &reply, st);
 	if (e)
 		return e;
 	e = aur_kms_aws_parse_key_metadata(reply, info, st);
@@ -298,18 +315,15 @@ static enum aur_kms_err aws_generate_data_key(struct aur_kms *kms, const char *k
 	*plaintext = NULL;
 	if (!valid_key_id(key_id) || nbytes < 1 || nbytes > 1024 || !wrapped)
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
-			    "GenerateDataKey: bad key id or size %zu", nbytes);
-	req = json_object_new_object();
-	if (!req)
-		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
-	json_object_object_add(req, "KeyId", json_object_new_string(key_id));
-	json_object_object_add(req, "NumberOfBytes", json_object_new_int((int)nbytes));
-	if (add_ctx(req, "EncryptionContext", ctx)) {
+			    "bad key id or size %zu", nbytes);
+	req = request("KeyId", key_id);
+	if (req)
+		json_object_object_add(req, "NumberOfBytes", json_object_new_int((int)nbytes));
+	if (req && add_ctx(req, "EncryptionContext", ctx)) {
 		json_object_put(req);
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad encryption context");
 	}
-	e = aws_call(priv_of(kms), "GenerateDataKey", req, &reply, st);
-	json_object_put(req);
+	e = exchange(kms, "GenerateDataKey", req, &reply, st);
 	if (e)
 		return e;
 	e = aur_kms_aws_take_blob(reply, "CiphertextBlob", wrapped, st);
@@ -337,18 +351,15 @@ static enum aur_kms_err aws_decrypt(struct aur_kms *kms, const char *key_id,
 	enum aur_kms_err e;
 
 	*plaintext = NULL;
-	req = json_object_new_object();
-	if (!req)
-		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
-	if (add_blob(req, "CiphertextBlob", wrapped) ||
-	    add_ctx(req, "EncryptionContext", ctx)) {
+	req = request(NULL, NULL);
+	if (req && (add_blob(req, "CiphertextBlob", wrapped) ||
+		    add_ctx(req, "EncryptionContext", ctx))) {
 		json_object_put(req);
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad blob or context");
 	}
-	if (key_id && key_id[0])
+	if (req && key_id && key_id[0])
 		json_object_object_add(req, "KeyId", json_object_new_string(key_id));
-	e = aws_call(priv_of(kms), "Decrypt", req, &reply, st);
-	json_object_put(req);
+	e = exchange(kms, "Decrypt", req, &reply, st);
 	if (e)
 		return e;
 	e = aur_kms_aws_take_plaintext(reply, 0, plaintext, st);
@@ -358,34 +369,28 @@ static enum aur_kms_err aws_decrypt(struct aur_kms *kms, const char *key_id,
 	return e;
 }
 
-static enum aur_kms_err aws_re_encrypt(struct aur_kms *kms,
-				       const char *src_key_id,
-				       const struct aur_enc_ctx *src_ctx,
-				       const struct aur_blob *src,
-				       const char *dst_key_id,
-				       const struct aur_enc_ctx *dst_ctx,
-				       struct aur_blob *dst, char *dst_key_arn,
-				       struct aur_kms_status *st)
+static enum aur_kms_err aws_re_encrypt(struct aur_kms *kms, const char *src_key_id,
+				       const struct aur_enc_ctx *src_ctx, const struct aur_blob *src,
+				       const char *dst_key_id, const struct aur_enc_ctx *dst_ctx,
+				       struct aur_blob *dst, char *dst_key_arn, struct aur_kms_status *st)
 {
 	struct json_object *req, *reply;
 	enum aur_kms_err e;
 
 	if (!valid_key_id(dst_key_id) || !dst)
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "no destination key");
-	req = json_object_new_object();
-	if (!req)
-		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
-	if (add_blob(req, "CiphertextBlob", src) ||
-	    add_ctx(req, "SourceEncryptionContext", src_ctx) ||
-	    add_ctx(req, "DestinationEncryptionContext", dst_ctx)) {
+	req = request(NULL, NULL);
+	if (req && (add_blob(req, "CiphertextBlob", src) ||
+		    add_ctx(req, "SourceEncryptionContext", src_ctx) ||
+		    add_ctx(req, "DestinationEncryptionContext", dst_ctx))) {
 		json_object_put(req);
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad blob or context");
 	}
-	if (src_key_id && src_key_id[0])
+	if (req && src_key_id && src_key_id[0])
 		json_object_object_add(req, "SourceKeyId", json_object_new_string(src_key_id));
-	json_object_object_add(req, "DestinationKeyId", json_object_new_string(dst_key_id));
-	e = aws_call(priv_of(kms), "ReEncrypt", req, &reply, st);
-	json_object_put(req);
+	if (req)
+		json_object_object_add(req, "DestinationKeyId", json_object_new_string(dst_key_id));
+	e = exchange(kms, "ReEncrypt", req, &reply, st);
 	if (e)
 		return e;
 	e = aur_kms_aws_take_blob(reply, "CiphertextBlob", dst, st);

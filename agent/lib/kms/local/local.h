@@ -147,6 +147,7 @@ struct lk_call {
 	bool loaded;			/* keystore locked and loaded: lk_call_end saves it */
 	struct aur_audit_rec rec;
 	char arn[AUR_ARN_MAX];		/* the CMK's ARN, for the audit record */
+	char detail[64];		/* rec.detail, when the call formats one */
 };
 /*
  * Start @call of @operation on @kms: clear @st, lock and load the keystore.
@@ -154,6 +155,10 @@ struct lk_call {
  */
 aur_kerr lk_call_begin(struct lk_call *call, struct aur_kms *kms, const char *operation,
 		       const char *key_id, struct aur_kms_status *st);
+/* lk_call_begin(), then resolve @key_id for @use into *@k (its ARN to call->arn). */
+aur_kerr lk_call_begin_key(struct lk_call *call, struct aur_kms *kms, const char *operation,
+			   const char *key_id, enum use use, struct lkey **k,
+			   struct aur_kms_status *st);
 /* Save and unlock the keystore, audit the call; the call's final result. */
 aur_kerr lk_call_end(struct lk_call *call, aur_kerr e);
 

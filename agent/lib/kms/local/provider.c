@@ -46,6 +46,20 @@ aur_kerr lk_call_begin(struct lk_call *call, struct aur_kms *kms, const char *op
 	return AUR_KMS_OK;
 }
 
+aur_kerr lk_call_begin_key(struct lk_call *call, struct aur_kms *kms, const char *operation,
+			   const char *key_id, enum use use, struct lkey **k,
+			   struct aur_kms_status *st)
+{
+	aur_kerr e = lk_call_begin(call, kms, operation, key_id, st);
+
+	if (e)
+		return e;
+	e = lk_resolve(kms, key_id, use, false, k, st);
+	if (!e)
+		lk_key_arn(*k, call->arn, sizeof(call->arn));
+	return e;
+}
+
 aur_kerr lk_call_end(struct lk_call *call, aur_kerr e)
 {
 	struct aur_kms_status *st = call->st;
@@ -63,23 +77,16 @@ aur_kerr lk_call_end(struct lk_call *call, aur_kerr e)
 /* ------------------------------------------------------------------ */
 /* Provider operations                                                */
 
+/* DescribeKey: the owner's detail, of which the provider interface wants the info. */
 static aur_kerr l_describe(struct aur_kms *kms, const char *key_id, struct aur_kms_key_info *info,
 			   struct aur_kms_status *st)
 {
-	struct lk_call call;
-	struct lkey *k;
-	aur_kerr e;
+	struct aur_kms_key_detail d;
+	aur_kerr e = aur_kms_local_describe_ex(kms, key_id, &d, st);
 
-	e = lk_call_begin(&call, kms, "DescribeKey", key_id, st);
-	if (e)
-		goto end_call;
-	e = lk_resolve(kms, key_id, USE_DESCRIBE, true, &k, st);
-	if (!e) {
-		lk_fill_info(k, info);
-		aur_strcpy(call.arn, sizeof(call.arn), info->arn);
-	}
-end_call:
-	return lk_call_end(&call, e);
+	if (!e)
+		*info = d.info;
+	return e;
 }
 
 static aur_kerr l_generate(struct aur_kms *kms, const char *key_id, const struct aur_enc_ctx *ctx,
