@@ -148,6 +148,7 @@ struct lk_call {
 	struct aur_audit_rec rec;
 	char arn[AUR_ARN_MAX];		/* the CMK's ARN, for the audit record */
 	char detail[64];		/* rec.detail, when the call formats one */
+	struct lkey *key;		/* the CMK a management call acts on */
 };
 /*
  * Start @call of @operation on @kms: clear @st, lock and load the keystore.
