@@ -12,15 +12,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_kms.h"
 
-/* The options of every operation (an operation ignores those it does not use). */
-struct kargs {
-	const char *key_id, *description, *alias, *target, *accounts, *grantee;
-	const char *blob_b64, *blob_file, *ctx, *src_key, *src_ctx, *dst_key, *dst_ctx;
-	const char *plaintext_out, *key_spec;
-	uint64_t days, nbytes, period;
-	bool have_days, have_nbytes, have_period;
-};
 
 enum {
 	K_KEYID = 2000, K_DESC, K_ALIAS, K_TARGET, K_ACCOUNTS, K_GRANTEE, K_BLOB, K_BLOBFILE,
@@ -169,7 +162,7 @@ static int write_plaintext(const char *dest, const struct aur_secret *pt)
 	return r;
 }
 
-static struct json_object *info_json(const struct aur_kms_key_info *i)
+struct json_object *kms_cli_info_json(const struct aur_kms_key_info *i)
 {
 	struct json_object *o = json_object_new_object();
 	char ts[32];
@@ -190,7 +183,7 @@ static struct json_object *info_json(const struct aur_kms_key_info *i)
 	return o;
 }
 
-static void print_info(const struct aur_kms_key_info *i)
+void kms_cli_print_info(const struct aur_kms_key_info *i)
 {
 	char ts[32];
 
@@ -205,7 +198,7 @@ static void print_info(const struct aur_kms_key_info *i)
 	}
 }
 
-static int kms_err(const char *op, const struct aur_kms_status *st)
+int kms_cli_err(const char *op, const struct aur_kms_status *st)
 {
 	struct aur_error e = { 0 };
 
@@ -213,7 +206,7 @@ static int kms_err(const char *op, const struct aur_kms_status *st)
 	return aur_cli_report(&e);
 }
 
-static int need(const char *op, const char *what, const char *v)
+int kms_cli_need(const char *op, const char *what, const char *v)
 {
 	if (v && *v)
 		return 0;
@@ -229,19 +222,19 @@ static int op_describe(struct aur_kms *kms, const char *op, struct kargs *a)
 	bool local = aur_kms_is_local(kms);
 	int r;
 
-	if ((r = need(op, "--key-id", a->key_id)))
+	if ((r = kms_cli_need(op, "--key-id", a->key_id)))
 		return r;
 	if (local) {
 		if (aur_kms_local_describe_ex(kms, a->key_id, &d, &st))
-			return kms_err("DescribeKey", &st);
+			return kms_cli_err("DescribeKey", &st);
 	} else {
 		memset(&d, 0, sizeof(d));
 		if (aur_kms_describe_key(kms, a->key_id, &d.info, &st))
-			return kms_err("DescribeKey", &st);
+			return kms_cli_err("DescribeKey", &st);
 	}
 	if (aur_cli.json) {
 		j = json_object_new_object();
-		struct json_object *m = info_json(&d.info);
+		struct json_object *m = kms_cli_info_json(&d.info);
 
 		if (local) {
 			struct json_object *p = json_object_new_array();
@@ -257,7 +250,7 @@ static int op_describe(struct aur_kms *kms, const char *op, struct kargs *a)
 		json_object_object_add(j, "KeyMetadata", m);
 		aur_cli_print_json(j);
 	} else {
-		print_info(&d.info);
+		kms_cli_print_info(&d.info);
 		if (local) {
 			size_t i;
 
@@ -303,7 +296,7 @@ static int op_generate(struct aur_kms *kms, const char *op, struct kargs *a)
 		nb = (size_t)a->nbytes;
 	if (aur_kms_generate_data_key(kms, a->key_id, &ctx, nb, &pt, b, arn, &st)) {
 		free(b);
-		return kms_err("GenerateDataKey", &st);
+		return kms_cli_err("GenerateDataKey", &st);
 	}
 	if (a->plaintext_out && (r = write_plaintext(a->plaintext_out, pt))) {
 		aur_secret_free(pt);
@@ -346,7 +339,7 @@ static int op_decrypt(struct aur_kms *kms, const char *op, struct kargs *a)
 	r = aur_kms_decrypt(kms, a->key_id, &ctx, b, &pt, arn, &st);
 	free(b);
 	if (r)
-		return kms_err("Decrypt", &st);
+		return kms_cli_err("Decrypt", &st);
 	if (a->plaintext_out && (r = write_plaintext(a->plaintext_out, pt))) {
 		aur_secret_free(pt);
 		fprintf(stderr, "aurora: cannot write the plaintext to %s: %s\n", a->plaintext_out, strerror(-r));
@@ -384,7 +377,7 @@ static int op_reencrypt(struct aur_kms *kms, const char *op, struct kargs *a)
 	free(b);
 	if (r) {
 		free(out);
-		return kms_err("ReEncrypt", &st);
+		return kms_cli_err("ReEncrypt", &st);
 	}
 	aur_base64_encode(out->data, out->len, b64, sizeof(b64));
 	free(out);
@@ -399,250 +392,6 @@ static int op_reencrypt(struct aur_kms *kms, const char *op, struct kargs *a)
 	return 0;
 }
 
-static int op_create_key(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	struct aur_kms_key_info i;
-	struct aur_kms_status st = { 0 };
-	struct json_object *j;
-
-	if (aur_kms_local_create_key(kms, a->description, &i, &st))
-		return kms_err("CreateKey", &st);
-	if (aur_cli.json) {
-		j = json_object_new_object();
-		json_object_object_add(j, "KeyMetadata", info_json(&i));
-		aur_cli_print_json(j);
-	} else {
-		print_info(&i);
-	}
-	return 0;
-}
-
-static int op_list_keys(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	struct aur_kms_key_info *k;
-	size_t n, i;
-	struct aur_kms_status st = { 0 };
-	struct json_object *j;
-
-	if (aur_kms_local_list_keys(kms, &k, &n, &st))
-		return kms_err("ListKeys", &st);
-	if (aur_cli.json) {
-		struct json_object *arr = json_object_new_array();
-
-		j = json_object_new_object();
-		for (i = 0; i < n; i++) {
-			struct json_object *x = json_object_new_object();
-
-			json_object_object_add(x, "KeyId", json_object_new_string(k[i].key_id));
-			json_object_object_add(x, "KeyArn", json_object_new_string(k[i].arn));
-			json_object_object_add(x, "KeyState", json_object_new_string(aur_key_state_name(k[i].state)));
-			json_object_array_add(arr, x);
-		}
-		json_object_object_add(j, "Keys", arr);
-		aur_cli_print_json(j);
-	} else {
-		for (i = 0; i < n; i++)
-			printf("%s  %-15s  %s\n", k[i].arn, aur_key_state_name(k[i].state), k[i].description);
-	}
-	free(k);
-	return 0;
-}
-
-static int op_alias(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	bool create = op[0] == 'c';
-	struct aur_kms_status st = { 0 };
-	int r;
-
-	if ((r = need(op, "--alias-name", a->alias)) || (create && (r = need(op, "--target-key-id", a->target))))
-		return r;
-	if (create ? aur_kms_local_create_alias(kms, a->alias, a->target, &st)
-		   : aur_kms_local_delete_alias(kms, a->alias, &st))
-		return kms_err(create ? "CreateAlias" : "DeleteAlias", &st);
-	if (aur_cli.json)
-		aur_cli_print_json(json_object_new_object());
-	return 0;
-}
-
-static int op_list_aliases(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	struct aur_kms_alias *al;
-	size_t n, i;
-	struct aur_kms_status st = { 0 };
-	struct json_object *j;
-
-	if (aur_kms_local_list_aliases(kms, a->key_id, &al, &n, &st))
-		return kms_err("ListAliases", &st);
-	if (aur_cli.json) {
-		struct json_object *arr = json_object_new_array();
-
-		j = json_object_new_object();
-		for (i = 0; i < n; i++) {
-			struct json_object *x = json_object_new_object();
-
-			json_object_object_add(x, "AliasName", json_object_new_string(al[i].name));
-			json_object_object_add(x, "AliasArn", json_object_new_string(al[i].arn));
-			json_object_object_add(x, "TargetKeyId", json_object_new_string(al[i].target_key_id));
-			json_object_array_add(arr, x);
-		}
-		json_object_object_add(j, "Aliases", arr);
-		aur_cli_print_json(j);
-	} else {
-		for (i = 0; i < n; i++)
-			printf("%-32s %s\n", al[i].name, al[i].target_key_id);
-	}
-	free(al);
-	return 0;
-}
-
-static int op_key_state(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	aur_kerr e;
-	struct aur_kms_status st = { 0 };
-	int r;
-
-	if ((r = need(op, "--key-id", a->key_id)))
-		return r;
-	if (!strcmp(op, "enable-key"))
-		e = aur_kms_local_enable_key(kms, a->key_id, &st);
-	else if (!strcmp(op, "disable-key"))
-		e = aur_kms_local_disable_key(kms, a->key_id, &st);
-	else if (!strcmp(op, "cancel-key-deletion"))
-		e = aur_kms_local_cancel_deletion(kms, a->key_id, &st);
-	else
-		e = aur_kms_local_disable_rotation(kms, a->key_id, &st);
-	if (e)
-		return kms_err(op, &st);
-	if (aur_cli.json)
-		aur_cli_print_json(json_object_new_object());
-	return 0;
-}
-
-static int op_schedule_deletion(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	int64_t date = 0;
-	char ts[32];
-	struct aur_kms_status st = { 0 };
-	struct json_object *j;
-	int r;
-
-	if ((r = need(op, "--key-id", a->key_id)))
-		return r;
-	if (aur_kms_local_schedule_deletion(kms, a->key_id, a->have_days ? (unsigned int)a->days : 30,
-					    &date, &st))
-		return kms_err("ScheduleKeyDeletion", &st);
-	aur_time_iso(date, ts);
-	if (aur_cli.json) {
-		j = json_object_new_object();
-		json_object_object_add(j, "KeyId", json_object_new_string(a->key_id));
-		json_object_object_add(j, "DeletionDate", json_object_new_string(ts));
-		json_object_object_add(j, "KeyState", json_object_new_string("PendingDeletion"));
-		aur_cli_print_json(j);
-	} else {
-		printf("%s: PendingDeletion, deleted on %s\n", a->key_id, ts);
-	}
-	return 0;
-}
-
-static int op_enable_rotation(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	struct aur_kms_status st = { 0 };
-	int r;
-
-	if ((r = need(op, "--key-id", a->key_id)))
-		return r;
-	if (aur_kms_local_enable_rotation(kms, a->key_id, a->have_period ? (unsigned int)a->period : 0, &st))
-		return kms_err("EnableKeyRotation", &st);
-	if (aur_cli.json)
-		aur_cli_print_json(json_object_new_object());
-	return 0;
-}
-
-static int op_rotate(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	unsigned int v = 0;
-	struct aur_kms_status st = { 0 };
-	struct json_object *j;
-	int r;
-
-	if ((r = need(op, "--key-id", a->key_id)))
-		return r;
-	if (aur_kms_local_rotate_on_demand(kms, a->key_id, &v, &st))
-		return kms_err("RotateKeyOnDemand", &st);
-	if (aur_cli.json) {
-		j = json_object_new_object();
-		json_object_object_add(j, "KeyId", json_object_new_string(a->key_id));
-		json_object_object_add(j, "KeyMaterialVersion", json_object_new_int((int)v));
-		aur_cli_print_json(j);
-	} else {
-		printf("%s: key material version %u\n", a->key_id, v);
-	}
-	return 0;
-}
-
-static int op_policy(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	struct aur_kms_policy p;
-	size_t i;
-	struct aur_kms_status st = { 0 };
-	struct json_object *j;
-	int r;
-
-	if ((r = need(op, "--key-id", a->key_id)))
-		return r;
-	if (op[0] == 'p') {
-		char buf[1024], *save = NULL, *tok;
-
-		if ((r = need(op, "--allowed-accounts", a->accounts)))
-			return r;
-		memset(&p, 0, sizeof(p));
-		if (aur_strcpy(buf, sizeof(buf), a->accounts))
-			return aur_cli_fail_usage("kms put-key-policy", "--allowed-accounts too long");
-		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			if (p.n >= AUR_POLICY_MAX || !aur_account_valid(tok))
-				return aur_cli_fail_usage("kms put-key-policy", "bad account \"%s\"", tok);
-			strcpy(p.accounts[p.n++], tok);
-		}
-		if (aur_kms_local_put_key_policy(kms, a->key_id, &p, &st))
-			return kms_err("PutKeyPolicy", &st);
-	}
-	if (aur_kms_local_get_key_policy(kms, a->key_id, &p, &st))
-		return kms_err("GetKeyPolicy", &st);
-	if (aur_cli.json) {
-		struct json_object *arr = json_object_new_array();
-
-		j = json_object_new_object();
-		for (i = 0; i < p.n; i++)
-			json_object_array_add(arr, json_object_new_string(p.accounts[i]));
-		json_object_object_add(j, "AllowedAccounts", arr);
-		aur_cli_print_json(j);
-	} else {
-		printf("allowed accounts:");
-		for (i = 0; i < p.n; i++)
-			printf(" %s", p.accounts[i]);
-		printf("\n");
-	}
-	return 0;
-}
-
-static int op_access(struct aur_kms *kms, const char *op, struct kargs *a)
-{
-	bool grant = op[0] == 'g';
-	struct aur_kms_status st = { 0 };
-	int r;
-
-	if ((r = need(op, "--key-id", a->key_id)) || (r = need(op, "--grantee-account", a->grantee)))
-		return r;
-	if (!aur_account_valid(a->grantee))
-		return aur_cli_fail_usage("kms", "--grantee-account must be 12 digits, not \"%s\"", a->grantee);
-	if (grant ? aur_kms_local_grant_account(kms, a->key_id, a->grantee, &st)
-		  : aur_kms_local_revoke_account(kms, a->key_id, a->grantee, &st))
-		return kms_err("PutKeyPolicy", &st);
-	if (aur_cli.json)
-		aur_cli_print_json(json_object_new_object());
-	return 0;
-}
-
 struct kms_op {
 	const char *name;
 	const char *help;		/* its lines in `aurora kms --help`, or NULL */
@@ -651,31 +400,31 @@ struct kms_op {
 };
 
 static const struct kms_op kms_ops[] = {
-	{ "create-key", "  create-key [--description TEXT]\n", true, op_create_key },
+	{ "create-key", "  create-key [--description TEXT]\n", true, kms_op_create_key },
 	{ "describe-key", "  describe-key --key-id KEY\n", false, op_describe },
-	{ "list-keys", "  list-keys\n", true, op_list_keys },
-	{ "create-alias", "  create-alias --alias-name alias/NAME --target-key-id KEY\n", true, op_alias },
-	{ "delete-alias", "  delete-alias --alias-name alias/NAME\n", true, op_alias },
-	{ "list-aliases", "  list-aliases [--key-id KEY]\n", true, op_list_aliases },
-	{ "enable-key", "  enable-key --key-id KEY | disable-key --key-id KEY\n", true, op_key_state },
-	{ "disable-key", NULL, true, op_key_state },
+	{ "list-keys", "  list-keys\n", true, kms_op_list_keys },
+	{ "create-alias", "  create-alias --alias-name alias/NAME --target-key-id KEY\n", true, kms_op_alias },
+	{ "delete-alias", "  delete-alias --alias-name alias/NAME\n", true, kms_op_alias },
+	{ "list-aliases", "  list-aliases [--key-id KEY]\n", true, kms_op_list_aliases },
+	{ "enable-key", "  enable-key --key-id KEY | disable-key --key-id KEY\n", true, kms_op_key_state },
+	{ "disable-key", NULL, true, kms_op_key_state },
 	{ "schedule-key-deletion",
 	  "  schedule-key-deletion --key-id KEY [--pending-window-in-days 7..30 (30)]\n",
-	  true, op_schedule_deletion },
+	  true, kms_op_schedule_deletion },
 	{ "cancel-key-deletion",
 	  "  cancel-key-deletion --key-id KEY            (the key returns Disabled)\n",
-	  true, op_key_state },
+	  true, kms_op_key_state },
 	{ "enable-key-rotation",
 	  "  enable-key-rotation --key-id KEY [--rotation-period-in-days 90..2560 (365)]\n",
-	  true, op_enable_rotation },
-	{ "disable-key-rotation", "  disable-key-rotation --key-id KEY\n", true, op_key_state },
+	  true, kms_op_enable_rotation },
+	{ "disable-key-rotation", "  disable-key-rotation --key-id KEY\n", true, kms_op_key_state },
 	{ "rotate-key-on-demand",
 	  "  rotate-key-on-demand --key-id KEY           (old material is kept: old blobs unwrap)\n",
-	  true, op_rotate },
-	{ "get-key-policy", "  get-key-policy --key-id KEY\n", true, op_policy },
-	{ "put-key-policy", "  put-key-policy --key-id KEY --allowed-accounts ID[,ID...]\n", true, op_policy },
-	{ "grant-access", "  grant-access --key-id KEY --grantee-account ID\n", true, op_access },
-	{ "revoke-access", "  revoke-access --key-id KEY --grantee-account ID\n", true, op_access },
+	  true, kms_op_rotate },
+	{ "get-key-policy", "  get-key-policy --key-id KEY\n", true, kms_op_policy },
+	{ "put-key-policy", "  put-key-policy --key-id KEY --allowed-accounts ID[,ID...]\n", true, kms_op_policy },
+	{ "grant-access", "  grant-access --key-id KEY --grantee-account ID\n", true, kms_op_access },
+	{ "revoke-access", "  revoke-access --key-id KEY --grantee-account ID\n", true, kms_op_access },
 	{ "generate-data-key",
 	  "  generate-data-key [--key-id KEY] [--number-of-bytes N | --key-spec AES_256|AES_128]\n"
 	  "                    [--encryption-context k=v,...] [--plaintext-out FILE|-]\n",

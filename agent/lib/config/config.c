@@ -15,10 +15,10 @@
 void aur_config_defaults(struct aur_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	strcpy(cfg->provider, "local");
-	strcpy(cfg->account, AUR_ACCOUNT_DEFAULT);
-	strcpy(cfg->region, AUR_REGION_DEFAULT);
-	strcpy(cfg->keystore, AUR_KEYSTORE_DEFAULT);
+	aur_strcpy(cfg->provider, sizeof(cfg->provider), "local");
+	aur_strcpy(cfg->account, sizeof(cfg->account), AUR_ACCOUNT_DEFAULT);
+	aur_strcpy(cfg->region, sizeof(cfg->region), AUR_REGION_DEFAULT);
+	aur_strcpy(cfg->keystore, sizeof(cfg->keystore), AUR_KEYSTORE_DEFAULT);
 	cfg->interval = 300;
 	cfg->connect_timeout = 5;
 	cfg->timeout = 15;

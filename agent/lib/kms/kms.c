@@ -156,14 +156,14 @@ int aur_enc_ctx_set(struct aur_enc_ctx *ctx, const char *key, const char *value)
 		return -EINVAL;
 	for (i = 0; i < ctx->n; i++) {
 		if (strcmp(ctx->kv[i].key, key) == 0) {
-			strcpy(ctx->kv[i].value, value);
+			snprintf(ctx->kv[i].value, sizeof(ctx->kv[i].value), "%s", value);
 			return 0;
 		}
 	}
 	if (ctx->n >= AUR_ENC_CTX_MAX)
 		return -ENOSPC;
-	strcpy(ctx->kv[ctx->n].key, key);
-	strcpy(ctx->kv[ctx->n].value, value);
+	snprintf(ctx->kv[ctx->n].key, sizeof(ctx->kv[ctx->n].key), "%s", key);
+	snprintf(ctx->kv[ctx->n].value, sizeof(ctx->kv[ctx->n].value), "%s", value);
 	ctx->n++;
 	return 0;
 }

@@ -459,7 +459,7 @@ int aur_fsync_dir_of(const char *path)
 		return -ENAMETOOLONG;
 	slash = strrchr(dir, '/');
 	if (!slash)
-		strcpy(dir, ".");
+		aur_strcpy(dir, sizeof(dir), ".");
 	else if (slash == dir)
 		dir[1] = '\0';
 	else

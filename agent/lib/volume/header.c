@@ -51,7 +51,7 @@ const char *aur_vol_state_name(enum aur_vol_state s)
 void aur_hdr_init(struct aur_hdr *h)
 {
 	memset(h, 0, sizeof(*h));
-	strcpy(h->cipher, AUR_CIPHER);
+	aur_strcpy(h->cipher, sizeof(h->cipher), AUR_CIPHER);
 	h->key_bits = AUR_KEY_BITS;
 	h->sector_size = 512;
 	h->data_offset = AUR_DATA_OFFSET_DEFAULT;
@@ -164,7 +164,7 @@ static int copy_str(char *dst, size_t size, struct json_object *o, const char *k
 
 	if (r)
 		return r;
-	strcpy(dst, s ? s : "");
+	memcpy(dst, s ? s : "", s ? strlen(s) + 1 : 1);	/* fits: at most size - 1 */
 	return 0;
 }
 
@@ -275,7 +275,7 @@ static int parse_json(struct json_object *root, struct aur_hdr *h, char *err, si
 			if (!json_object_is_type(x, json_type_string) ||
 			    json_object_get_string_len(x) < 1 || json_object_get_string_len(x) > 63)
 				return invalid(err, errlen, "requirements: bad entry");
-			strcpy(h->requirements[h->nreq++], json_object_get_string(x));
+			aur_strcpy(h->requirements[h->nreq++], sizeof(h->requirements[0]), json_object_get_string(x));
 		}
 	}
 	return 0;
@@ -320,7 +320,7 @@ int aur_hdr_parse_area(const uint8_t *area, size_t len, unsigned int copy,
 	ju[40] = '\0';
 	if (!aur_uuid_valid(ju))
 		return invalid(err, errlen, "bad volume UUID in binary header");
-	strcpy(h->uuid, ju);
+	aur_strcpy(h->uuid, sizeof(h->uuid), ju);
 	jlen = le32(area + OFF_JSONLEN);
 	if (jlen == 0 || jlen >= AUR_HDR_JSON_MAX)
 		return invalid(err, errlen, "bad JSON length %u", jlen);

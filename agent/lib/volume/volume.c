@@ -248,7 +248,7 @@ static int parse_open(const char *name, struct aur_open_volume *v)
 		return -EINVAL;
 	if (aur_str_has_prefix(v->dm.uuid, AUR_DM_UUID_PREFIX) &&
 	    aur_uuid_valid(v->dm.uuid + strlen(AUR_DM_UUID_PREFIX)))
-		strcpy(v->uuid, v->dm.uuid + strlen(AUR_DM_UUID_PREFIX));
+		aur_strcpy(v->uuid, sizeof(v->uuid), v->dm.uuid + strlen(AUR_DM_UUID_PREFIX));
 	/* <cipher> <key> <iv_offset> <dev> <offset> ... */
 	if (sscanf(v->dm.table, "%*s %*s %*s %63s", tgt) == 1 &&
 	    sscanf(tgt, "%u:%u", &ma, &mi) == 2) {
@@ -438,7 +438,7 @@ int aur_volume_mark_terminal(const char *device, const char *dm_name, const char
 				break;
 			}
 			if (!vuuid[0])
-				strcpy(vuuid, hr.hdr.uuid);
+				aur_strcpy(vuuid, sizeof(vuuid), hr.hdr.uuid);
 			if (hr.hdr.state == AUR_VOL_TERMINAL && !hr.need_repair) {
 				aur_hdr_free(&hr.hdr);
 				break;

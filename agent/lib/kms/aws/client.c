@@ -477,7 +477,7 @@ enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
 		if (!v)
 			v = env_nonempty("AWS_DEFAULT_REGION");
 		if (v && strlen(v) < sizeof(p->cfg.region))
-			strcpy(p->cfg.region, v);
+			snprintf(p->cfg.region, sizeof(p->cfg.region), "%s", v);
 	}
 	if (!valid_region(p->cfg.region)) {
 		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,

@@ -183,11 +183,6 @@ static enum aur_http_result map_curl(CURLcode rc, const struct sink *s)
 	}
 }
 
-#define SETOPT(opt, val) do { \
-	if (curl_easy_setopt(c, opt, val) != CURLE_OK) \
-		goto setup_fail; \
-} while (0)
-
 enum aur_http_result aur_http_post(struct aur_http *h, const char *url,
 				   const char *const *headers, size_t n_headers,
 				   const void *body, size_t body_len,
@@ -226,41 +221,42 @@ enum aur_http_result aur_http_post(struct aur_http *h, const char *url,
 	for (size_t i = 0; i < n_headers; i++) {
 		t = curl_slist_append(hl, headers[i]);
 		if (!t)
-			goto setup_fail;
+			goto free_request;
 		hl = t;
 	}
 	/* No headers curl would add on its own that we did not sign. */
 	if (!(t = curl_slist_append(hl, "Expect:")))
-		goto setup_fail;
+		goto free_request;
 	hl = t;
 	if (!(t = curl_slist_append(hl, "Accept:")))
-		goto setup_fail;
+		goto free_request;
 	hl = t;
 
 	curl_easy_reset(c);
-	SETOPT(CURLOPT_URL, url);
-	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(CURLOPT_PATH_AS_IS, 1L);
-	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (h->ca_bundle)
-		SETOPT(CURLOPT_CAINFO, h->ca_bundle);
-	SETOPT(CURLOPT_PROXY, h->proxy ? h->proxy : "");
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-	SETOPT(CURLOPT_TIMEOUT_MS, h->total_timeout_ms);
-	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_response);
-	SETOPT(CURLOPT_POST, 1L);
-	SETOPT(CURLOPT_POSTFIELDS, body ? body : "");
-	SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
-	SETOPT(CURLOPT_HTTPHEADER, hl);
-	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
-	SETOPT(CURLOPT_WRITEDATA, &s);
-	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
-	SETOPT(CURLOPT_HEADERDATA, &s);
-	SETOPT(CURLOPT_ERRORBUFFER, ebuf);
-	SETOPT(CURLOPT_ACCEPT_ENCODING, NULL);
+	/* Every option must take; the first that does not ends the request. */
+	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+	    (h->ca_bundle && curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle) != CURLE_OK) ||
+	    curl_easy_setopt(c, CURLOPT_PROXY, h->proxy ? h->proxy : "") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->total_timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_response) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0)) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HEADERDATA, &s) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL) != CURLE_OK)
+		goto free_request;
 
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -281,7 +277,7 @@ enum aur_http_result aur_http_post(struct aur_http *h, const char *url,
 		aur_http_response_free(resp);
 	return r;
 
-setup_fail:
+free_request:
 	curl_slist_free_all(hl);
 	aur_http_response_free(resp);
 	if (err)
@@ -311,7 +307,7 @@ static int copy_part(CURLU *cu, CURLUPart part, char *dst, size_t dlen,
 	if (strlen(v) >= dlen)
 		ret = -EINVAL;
 	else
-		strcpy(dst, v);
+		memcpy(dst, v, strlen(v) + 1);
 	curl_free(v);
 	return ret;
 }
@@ -361,7 +357,7 @@ int aur_http_split_url(const char *url, struct aur_url *out)
 	if (copy_part(cu, CURLUPART_PATH, out->path, sizeof(out->path), false))
 		goto out;
 	if (!out->path[0])
-		strcpy(out->path, "/");
+		snprintf(out->path, sizeof(out->path), "/");
 	if (copy_part(cu, CURLUPART_QUERY, out->query, sizeof(out->query), false))
 		goto out;
 	ret = 0;

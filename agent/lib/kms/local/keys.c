@@ -81,7 +81,7 @@ struct lkey *lk_new_key(struct local_priv *p, const char *acct, const char *regi
 	k->last_rotation = k->created;
 	k->rot_period = 365;
 	k->policy.n = 1;
-	strcpy(k->policy.accounts[0], acct);
+	aur_strcpy(k->policy.accounts[0], sizeof(k->policy.accounts[0]), acct);
 	if (lk_mat_new(p, k, st)) {
 		free(k->mat);
 		return NULL;
@@ -105,10 +105,10 @@ int lk_add_alias(struct local_priv *p, const char *acct, const char *region,
 	ks->alias = na;
 	na = &ks->alias[ks->nalias++];
 	memset(na, 0, sizeof(*na));
-	strcpy(na->name, name);
-	strcpy(na->account, acct);
-	strcpy(na->region, region);
-	strcpy(na->key_id, key_id);
+	aur_strcpy(na->name, sizeof(na->name), name);
+	aur_strcpy(na->account, sizeof(na->account), acct);
+	aur_strcpy(na->region, sizeof(na->region), region);
+	aur_strcpy(na->key_id, sizeof(na->key_id), key_id);
 	na->created = lk_now(p);
 	ks->dirty = true;
 	return 0;
@@ -229,14 +229,14 @@ aur_kerr lk_usable(const struct lkey *k, struct aur_kms_status *st)
 void lk_fill_info(const struct lkey *k, struct aur_kms_key_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	strcpy(info->key_id, k->id);
+	aur_strcpy(info->key_id, sizeof(info->key_id), k->id);
 	lk_key_arn(k, info->arn, sizeof(info->arn));
-	strcpy(info->account, k->account);
-	strcpy(info->region, k->region);
+	aur_strcpy(info->account, sizeof(info->account), k->account);
+	aur_strcpy(info->region, sizeof(info->region), k->region);
 	info->state = k->state;
 	info->enabled = k->state == AUR_KEY_ENABLED;
 	info->creation_date = k->created;
 	info->deletion_date = k->state == AUR_KEY_PENDING_DELETION ? k->deletion_date : 0;
-	strcpy(info->description, k->description);
+	aur_strcpy(info->description, sizeof(info->description), k->description);
 }
 

@@ -231,9 +231,9 @@ static aur_kerr list_aliases_locked(struct lk_call *call, const struct lk_reques
 		    strcmp(a->region, call->kms->region) || (k && strcmp(a->key_id, k->id)))
 			continue;
 		o = &(*rq->aliases)[(*rq->n)++];
-		strcpy(o->name, a->name);
+		aur_strcpy(o->name, sizeof(o->name), a->name);
 		snprintf(o->arn, sizeof(o->arn), "arn:aws:kms:%s:%s:%s", a->region, a->account, a->name);
-		strcpy(o->target_key_id, a->key_id);
+		aur_strcpy(o->target_key_id, sizeof(o->target_key_id), a->key_id);
 		o->creation_date = a->created;
 	}
 	return e;
@@ -449,10 +449,10 @@ static aur_kerr policy_edit_locked(struct lk_call *call, const struct lk_request
 				e = aur_kms_fail(call->st, AUR_KMS_E_INVALID_ARG, 0, "LimitExceededException: policy full");
 				return e;
 			}
-			strcpy(k->policy.accounts[k->policy.n++], rq->account);
+			aur_strcpy(k->policy.accounts[k->policy.n++], sizeof(k->policy.accounts[0]), rq->account);
 		} else if (!rq->grant && i < k->policy.n) {
 			for (j = i; j + 1 < k->policy.n; j++)
-				strcpy(k->policy.accounts[j], k->policy.accounts[j + 1]);
+				aur_strcpy(k->policy.accounts[j], sizeof(k->policy.accounts[j]), k->policy.accounts[j + 1]);
 			k->policy.n--;
 		}
 	}

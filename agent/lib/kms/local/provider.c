@@ -257,8 +257,8 @@ int aur_kms_local_new(const struct aur_kms_local_opts *o, struct aur_kms **out,
 	kms->priv = p;
 	p->lock_fd = -1;
 	p->now = o->now;
-	strcpy(kms->account, o->account);
-	strcpy(kms->region, o->region);
+	aur_strcpy(kms->account, sizeof(kms->account), o->account);
+	aur_strcpy(kms->region, sizeof(kms->region), o->region);
 	if (aur_strcpy(p->dir, sizeof(p->dir), o->keystore) ||
 	    aur_snprintf(p->file, sizeof(p->file), "%s/keystore.json", o->keystore) ||
 	    aur_snprintf(p->master, sizeof(p->master), "%s/master.key", o->keystore) ||

@@ -75,23 +75,23 @@ static int parse_key(struct json_object *jk, struct lkey *k, char *err, size_t e
 		snprintf(err, errlen, "key: bad key_id %s", e);
 		goto free_materials;
 	}
-	strcpy(k->id, s);
+	aur_strcpy(k->id, sizeof(k->id), s);
 	if (aur_json_get_str(jk, "account", true, &s, 12, e, sizeof(e)) || strlen(s) != 12) {
 		snprintf(err, errlen, "key %s: bad account %s", k->id, e);
 		goto free_materials;
 	}
-	strcpy(k->account, s);
+	aur_strcpy(k->account, sizeof(k->account), s);
 	if (aur_json_get_str(jk, "region", true, &s, AUR_REGION_MAX - 1, e, sizeof(e)) || !*s) {
 		snprintf(err, errlen, "key %s: bad region %s", k->id, e);
 		goto free_materials;
 	}
-	strcpy(k->region, s);
+	aur_strcpy(k->region, sizeof(k->region), s);
 	if (aur_json_get_str(jk, "description", false, &s, sizeof(k->description) - 1, e, sizeof(e))) {
 		snprintf(err, errlen, "key %s: %s", k->id, e);
 		goto free_materials;
 	}
 	if (s)
-		strcpy(k->description, s);
+		aur_strcpy(k->description, sizeof(k->description), s);
 	if (aur_json_get_str(jk, "state", true, &s, 32, e, sizeof(e))) {
 		snprintf(err, errlen, "key %s: %s", k->id, e);
 		goto free_materials;
@@ -139,7 +139,7 @@ static int parse_key(struct json_object *jk, struct lkey *k, char *err, size_t e
 			snprintf(err, errlen, "key %s: policy: bad account", k->id);
 			goto free_materials;
 		}
-		strcpy(k->policy.accounts[k->policy.n++], json_object_get_string(x));
+		aur_strcpy(k->policy.accounts[k->policy.n++], sizeof(k->policy.accounts[0]), json_object_get_string(x));
 	}
 	if (aur_json_get_array(jk, "materials", true, MAX_MATERIALS, &jm, e, sizeof(e)) ||
 	    json_object_array_length(jm) == 0) {
@@ -233,10 +233,10 @@ int lk_ks_parse(struct ks *ks, const char *text, size_t len, char *err, size_t e
 			snprintf(err, errlen, "keystore: bad alias");
 			goto free_keystore;
 		}
-		strcpy(a->name, n);
-		strcpy(a->account, acct);
-		strcpy(a->region, reg);
-		strcpy(a->key_id, kid);
+		aur_strcpy(a->name, sizeof(a->name), n);
+		aur_strcpy(a->account, sizeof(a->account), acct);
+		aur_strcpy(a->region, sizeof(a->region), reg);
+		aur_strcpy(a->key_id, sizeof(a->key_id), kid);
 		ks->nalias++;
 	}
 	json_object_put(root);
