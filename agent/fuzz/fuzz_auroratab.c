@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tab.h"
+#include "config/tab.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 
 #include <json-c/json.h>
 
-#include "kms_aws.h"
+#include "kms/aws/kms_aws.h"
 
 static const long statuses[] = { 200, 400, 403, 404, 429, 500, 502, 503 };
 static struct aur_blob blob;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kms_local.h"
+#include "kms/local/kms_local.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

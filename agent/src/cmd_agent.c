@@ -1,30 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * aurora CLI: the commands of the watching agent and of boot-time unlock.
+ * aurora CLI: the verbs of the watching agent and of boot-time unlock.
  *
  *   aurora agent [--once] [--interval SECONDS] [--retries N]
  *   aurora attach <name> [--tab FILE]
  */
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "cli.h"
-#include "tab.h"
-#include "util.h"
-#include "volume.h"
-#include "watch.h"
-
-const char aur_cli_extra_help[] =
-	"  agent [--once] [--interval S]  watch the CMK of every open volume; a CMK\n"
-	"                                 lost for good makes its volume terminal\n"
-	"  attach <name> [--tab FILE]     open the volume /etc/auroratab lists as <name>\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -34,71 +23,65 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static void usage_agent(FILE *f)
+enum { A_ONCE = 1, A_INTERVAL, A_RETRIES };
+
+static const struct aur_cli_opt agent_opts[] = {
+	{ "once", no_argument, A_ONCE,
+	  "  --once            one pass, then exit: 0 every verdict reached, 5 a KMS\n"
+	  "                    could not be reached for some volume, 1 other errors\n" },
+	{ "interval", required_argument, A_INTERVAL,
+	  "  --interval S      seconds between passes (default: 'interval' in the\n"
+	  "                    configuration file, else 300)\n" },
+	{ "retries", required_argument, A_RETRIES,
+	  "  --retries N       extra attempts on a transient KMS failure (default 4)\n" },
+	{ NULL, 0, 0, NULL }
+};
+
+struct agent_args {
+	bool once;
+	uint64_t interval, retries;
+};
+
+static int agent_opt(int val, const char *arg, void *ctx)
 {
-	fprintf(f,
-		"Usage: aurora agent [--once] [--interval SECONDS] [--retries N] [global options]\n\n"
-		"Check the CMK of every open aurora volume: DescribeKey, then a trial unwrap\n"
-		"of the volume's data key.  When access to the CMK is lost for good (disabled,\n"
-		"pending deletion, deleted, access revoked, the data key no longer unwraps)\n"
-		"the volume is made terminal: state persisted in its header, the kernel\n"
-		"target told (every I/O then fails with EIO), its kernel key revoked.  A KMS\n"
-		"that times out, throttles or answers 5xx is retried with backoff and never\n"
-		"makes a volume terminal.  Re-enabling a CMK afterwards revives nothing:\n"
-		"restore the volume from a backup.\n\n"
-		"  --once            one pass, then exit: 0 every verdict reached, 5 a KMS\n"
-		"                    could not be reached for some volume, 1 other errors\n"
-		"  --interval S      seconds between passes (default: 'interval' in the\n"
-		"                    configuration file, else 300)\n"
-		"  --retries N       extra attempts on a transient KMS failure (default 4)\n\n%s",
-		aur_cli_global_help);
+	struct agent_args *a = ctx;
+
+	switch (val) {
+	case A_ONCE:
+		a->once = true;
+		break;
+	case A_INTERVAL:
+		if (aur_parse_u64(arg, &a->interval) || !a->interval || a->interval > 86400) {
+			fprintf(stderr, "aurora agent: --interval takes 1..86400 seconds, not \"%s\"\n",
+				arg);
+			return AUR_EXIT_USAGE;
+		}
+		break;
+	default:	/* A_RETRIES */
+		if (aur_parse_u64(arg, &a->retries) || a->retries > 20) {
+			fprintf(stderr, "aurora agent: --retries takes 0..20, not \"%s\"\n", arg);
+			return AUR_EXIT_USAGE;
+		}
+		break;
+	}
+	return 0;
 }
 
-static int cmd_agent(int argc, char **argv)
+static int cmd_agent(const struct aur_cli_cmd *cmd, int argc, char **argv)
 {
-	enum { A_ONCE = 1, A_INTERVAL, A_RETRIES };
-	static const struct option lo[] = {
-		{ "once", no_argument, NULL, A_ONCE },
-		{ "interval", required_argument, NULL, A_INTERVAL },
-		{ "retries", required_argument, NULL, A_RETRIES },
-		AUR_CLI_GLOBAL_OPTS, { NULL, 0, NULL, 0 }
-	};
+	struct agent_args a = { .retries = 4 };
 	struct aur_watch_opts o;
 	struct aur_kms *kms = NULL;
-	bool once = false;
-	uint64_t interval = 0, retries = 4;
-	int c, r;
+	bool once;
+	uint64_t interval, retries;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
-		switch (c) {
-		case A_ONCE:
-			once = true;
-			break;
-		case A_INTERVAL:
-			if (aur_parse_u64(optarg, &interval) || !interval || interval > 86400) {
-				fprintf(stderr, "aurora agent: --interval takes 1..86400 seconds, not \"%s\"\n",
-					optarg);
-				return AUR_EXIT_USAGE;
-			}
-			break;
-		case A_RETRIES:
-			if (aur_parse_u64(optarg, &retries) || retries > 20) {
-				fprintf(stderr, "aurora agent: --retries takes 0..20, not \"%s\"\n", optarg);
-				return AUR_EXIT_USAGE;
-			}
-			break;
-		default:
-			r = aur_cli_global_opt(c);
-			if (r < 0) {
-				usage_agent(stdout);
-				return 0;
-			}
-			if (!r) {
-				usage_agent(stderr);
-				return AUR_EXIT_USAGE;
-			}
-		}
-	}
+	r = aur_cli_parse(cmd, argc, argv, agent_opt, &a);
+	if (r != AUR_CLI_GO_ON)
+		return r;
+	once = a.once;
+	interval = a.interval;
+	retries = a.retries;
 	if (optind != argc) {
 		fprintf(stderr, "aurora agent: unexpected argument \"%s\"\nTry 'aurora agent --help'.\n",
 			argv[optind]);
@@ -178,24 +161,19 @@ static int cmd_agent(int argc, char **argv)
 	}
 }
 
-static void usage_attach(FILE *f)
+static int tab_opt(int val, const char *arg, void *ctx)
 {
-	fprintf(f,
-		"Usage: aurora attach <name> [--tab FILE] [global options]\n\n"
-		"Open the volume that /etc/auroratab (or FILE) lists as <name>, as\n"
-		"'aurora open <device> <name>' would, with the entry's options (read-only).\n"
-		"A device given as UUID=<uuid> is found by its aurora header.  Used by\n"
-		"aurora@<name>.service at boot; succeeds at once when <name> is open.\n\n%s",
-		aur_cli_global_help);
+	*(const char **)ctx = arg;
+	return 0;
 }
 
-static int cmd_attach(int argc, char **argv)
+static const struct aur_cli_opt attach_opts[] = {
+	{ "tab", required_argument, 1, NULL },
+	{ NULL, 0, 0, NULL }
+};
+
+static int cmd_attach(const struct aur_cli_cmd *cmd, int argc, char **argv)
 {
-	enum { T_TAB = 1 };
-	static const struct option lo[] = {
-		{ "tab", required_argument, NULL, T_TAB },
-		AUR_CLI_GLOBAL_OPTS, { NULL, 0, NULL, 0 }
-	};
 	const char *tabpath = AUR_TAB_DEFAULT;
 	const struct aur_tab_entry *e;
 	struct aur_open_volume ov;
@@ -203,23 +181,11 @@ static int cmd_attach(int argc, char **argv)
 	struct aur_error err;
 	struct aur_tab tab;
 	char msg[512], dev[PATH_MAX];
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
-		if (c == T_TAB) {
-			tabpath = optarg;
-			continue;
-		}
-		r = aur_cli_global_opt(c);
-		if (r < 0) {
-			usage_attach(stdout);
-			return 0;
-		}
-		if (!r) {
-			usage_attach(stderr);
-			return AUR_EXIT_USAGE;
-		}
-	}
+	r = aur_cli_parse(cmd, argc, argv, tab_opt, &tabpath);
+	if (r != AUR_CLI_GO_ON)
+		return r;
 	if (optind + 1 != argc) {
 		fprintf(stderr, "aurora attach: expected exactly one <name>\nTry 'aurora attach --help'.\n");
 		return AUR_EXIT_USAGE;
@@ -264,11 +230,37 @@ static int cmd_attach(int argc, char **argv)
 	return 0;
 }
 
-int aur_cli_extra(const char *cmd, int argc, char **argv)
-{
-	if (!strcmp(cmd, "agent"))
-		return cmd_agent(argc, argv);
-	if (!strcmp(cmd, "attach"))
-		return cmd_attach(argc, argv);
-	return -1;
-}
+static const char agent_list[] =
+	"  agent [--once] [--interval S]  watch the CMK of every open volume; a CMK\n"
+	"                                 lost for good makes its volume terminal\n";
+
+static const char agent_description[] =
+	"Check the CMK of every open aurora volume: DescribeKey, then a trial unwrap\n"
+	"of the volume's data key.  When access to the CMK is lost for good (disabled,\n"
+	"pending deletion, deleted, access revoked, the data key no longer unwraps)\n"
+	"the volume is made terminal: state persisted in its header, the kernel\n"
+	"target told (every I/O then fails with EIO), its kernel key revoked.  A KMS\n"
+	"that times out, throttles or answers 5xx is retried with backoff and never\n"
+	"makes a volume terminal.  Re-enabling a CMK afterwards revives nothing:\n"
+	"restore the volume from a backup.\n\n";
+
+static const char attach_list[] =
+	"  attach <name> [--tab FILE]     open the volume /etc/auroratab lists as <name>\n";
+
+static const char attach_description[] =
+	"Open the volume that /etc/auroratab (or FILE) lists as <name>, as\n"
+	"'aurora open <device> <name>' would, with the entry's options (read-only).\n"
+	"A device given as UUID=<uuid> is found by its aurora header.  Used by\n"
+	"aurora@<name>.service at boot; succeeds at once when <name> is open.\n\n";
+
+const struct aur_cli_cmd aur_cli_agent_cmds[] = {
+	{ .name = "agent", .list = agent_list,
+	  .usage = "agent [--once] [--interval SECONDS] [--retries N] [global options]",
+	  .description = agent_description, .opts = agent_opts,
+	  .flags = AUR_CLI_HELP_ON_ERROR, .run = cmd_agent },
+	{ .name = "attach", .list = attach_list,
+	  .usage = "attach <name> [--tab FILE] [global options]",
+	  .description = attach_description, .opts = attach_opts,
+	  .flags = AUR_CLI_HELP_ON_ERROR, .run = cmd_attach },
+	{ .name = NULL }
+};

@@ -22,10 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kms_local.h"
-#include "util.h"
-#include "volume.h"
-#include "watch.h"
+#include "kms/local/kms_local.h"
+#include "util/util.h"
+#include "volume/volume.h"
+#include "agent/watch.h"
 
 static double now_us(void)
 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Host test: the AWS KMS provider (agent/lib/kms_aws.c) against moto's KMS
+"""Host test: the AWS KMS provider (agent/lib/kms/aws/client.c) against moto's KMS
 server, which nobody here wrote.  moto runs on 127.0.0.1:<free port>,
 started and stopped by this test; keys and aliases are made with boto3;
 blobs are cross-checked with boto3 in both directions.  Plain http:// is

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Host test: aurora's SigV4 signer (agent/lib/sigv4.c, URL split by
-agent/lib/http.c) against botocore's SigV4Auth, which nobody here wrote.
+"""Host test: aurora's SigV4 signer (agent/lib/kms/aws/sigv4.c, URL split by
+agent/lib/kms/aws/http.c) against botocore's SigV4Auth, which nobody here wrote.
 
 Builds aws_sigv4_driver.c, feeds it generated requests (methods, paths with
 dot segments and escapes, query strings, headers with odd spacing and
@@ -20,7 +20,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LIB = os.path.normpath(os.path.join(HERE, "..", "..", "lib"))
+AGENT = os.path.normpath(os.path.join(HERE, "..", ".."))
+LIB = os.path.join(AGENT, "lib")
 
 try:
     import botocore.auth
@@ -40,8 +41,9 @@ def build(tmp):
     exe = os.path.join(tmp, "sigv4_driver")
     cc = os.environ.get("CC", "gcc")
     srcs = [os.path.join(HERE, "aws_sigv4_driver.c")] + [
-        os.path.join(LIB, f) for f in ("sigv4.c", "http.c", "secmem.c")]
-    cmd = [cc] + CFLAGS + ["-I", LIB, "-o", exe] + srcs + [
+        os.path.join(LIB, f) for f in ("kms/aws/sigv4.c", "kms/aws/http.c", "util/secmem.c")]
+    cmd = [cc] + CFLAGS + ["-I", os.path.join(AGENT, "include"), "-I", LIB,
+                        "-I", os.path.join(AGENT, "..", "include"), "-o", exe] + srcs + [
         "-ljson-c", "-lcurl", "-lcrypto", "-lpthread"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:

@@ -14,13 +14,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT = os.environ.get("AURORA_SRC") or os.path.normpath(os.path.join(HERE, "..", ".."))
 LIB = os.path.join(AGENT, "lib")
 TOP_INCLUDE = os.path.normpath(os.path.join(AGENT, "..", "include"))  # shared with the kernel
-INCLUDES = ["-I", LIB, "-I", TOP_INCLUDE]
+INCLUDES = ["-I", os.path.join(AGENT, "include"), "-I", LIB, "-I", TOP_INCLUDE]
 
 CFLAGS = ["-std=gnu11", "-g", "-Wall", "-Wextra", "-Werror", "-Wformat=2",
           "-Wshadow", "-Wno-unused-parameter", "-O1", "-D_FORTIFY_SOURCE=2"]
 SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
        "-fno-sanitize-recover=undefined"]
-PROVIDER_SRCS = ["kms_aws.c", "http.c", "sigv4.c", "aws_creds.c", "secmem.c", "kms.c"]
+PROVIDER_SRCS = ["kms/aws/client.c", "kms/aws/reply.c", "kms/aws/aws_config.c",
+                 "kms/aws/http.c", "kms/aws/sigv4.c", "kms/aws/aws_creds.c",
+                 "util/secmem.c", "util/base64.c", "kms/kms.c", "kms/arn.c"]
 
 # Test traffic stays on loopback: never through a proxy from the environment.
 PROXY_VARS = ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",

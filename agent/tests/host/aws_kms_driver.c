@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "kms.h"
-#include "kms_aws.h"
+#include "config/config.h"
+#include "kms/kms.h"
+#include "kms/aws/kms_aws.h"
 
 static int parse_ctx(const char *s, struct aur_enc_ctx *ctx)
 {

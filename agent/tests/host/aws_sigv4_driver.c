@@ -15,8 +15,8 @@
 
 #include <json-c/json.h>
 
-#include "http.h"
-#include "sigv4.h"
+#include "kms/aws/http.h"
+#include "kms/aws/sigv4.h"
 
 static const char *gs(json_object *o, const char *k)
 {

@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "header.h"
-#include "kms.h"
-#include "volume.h"
+#include "config/config.h"
+#include "volume/header.h"
+#include "kms/kms.h"
+#include "volume/volume.h"
 
 int main(int argc, char **argv)
 {

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "util.h"
+#include "config/config.h"
+#include "util/util.h"
 #include "ktap.h"
 
 static int parse(struct aur_config *c, const char *text, char *err, size_t errlen)

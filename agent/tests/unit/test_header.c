@@ -11,8 +11,8 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "header.h"
-#include "util.h"
+#include "volume/header.h"
+#include "util/util.h"
 #include "ktap.h"
 
 static char img[64];

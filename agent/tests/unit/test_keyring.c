@@ -12,8 +12,8 @@
 
 #include <keyutils.h>
 
-#include "keyring.h"
-#include "util.h"
+#include "volume/keyring.h"
+#include "util/util.h"
 #include "ktap.h"
 
 int main(void)

@@ -14,9 +14,9 @@
 
 #include <json-c/json.h>
 
-#include "aws_creds.h"
-#include "config.h"
-#include "kms_aws.h"
+#include "kms/aws/aws_creds.h"
+#include "config/config.h"
+#include "kms/aws/kms_aws.h"
 
 static int n, failed;
 

@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "kms_local.h"
-#include "util.h"
+#include "config/config.h"
+#include "kms/local/kms_local.h"
+#include "util/util.h"
 #include "ktap.h"
 
 #define A1 "111122223333"

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kms_local.h"
-#include "util.h"
+#include "kms/local/kms_local.h"
+#include "util/util.h"
 #include "ktap.h"
 
 static struct aur_kms *open_ks(const char *dir)

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http.h"
-#include "sigv4.h"
+#include "kms/aws/http.h"
+#include "kms/aws/sigv4.h"
 
 static int n, failed;
 

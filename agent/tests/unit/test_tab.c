@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tab.h"
+#include "config/tab.h"
 #include "ktap.h"
 
 static int parse(struct aur_tab *t, const char *s, char *err, size_t errlen)

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kms_local.h"
-#include "volume.h"
+#include "kms/local/kms_local.h"
+#include "volume/volume.h"
 #include "ktap.h"
 
 #define A1 "111122223333"

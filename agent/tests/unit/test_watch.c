@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "watch.h"
+#include "agent/watch.h"
 #include "ktap.h"
 
 #define ARN "arn:aws:kms:us-east-1:111122223333:key/7d0b6ad6-0b1e-4c55-9a7e-1f0a3b9c2d11"

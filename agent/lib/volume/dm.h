@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * aurora: device-mapper through libdevmapper.
+ *
+ * udev: libdevmapper synchronises with udev when udev runs, and creates the
+ * /dev/mapper nodes itself when it does not or when DM_DISABLE_UDEV is set
+ * (initramfs, test guests).  We always pass a cookie and wait on it.
+ */
+#ifndef AURORA_AGENT_DM_H
+#define AURORA_AGENT_DM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aurora/aurora.h"
+#include "aurora_dm.h"		/* shared with the kernel target */
+
+#define AUR_DM_TARGET		AURORA_DM_TARGET_NAME
+#define AUR_DM_UUID_PREFIX	"AURORA-"
+/* Create an empty device (no table). */
+int aur_dm_create(const char *name, const char *dm_uuid, bool read_only);
+/* Load a single-target table into the inactive slot. */
+int aur_dm_load(const char *name, uint64_t sectors, const char *target,
+		const char *params, bool read_only);
+int aur_dm_resume(const char *name);
+/* Remove (with retries while udev probes it). */
+int aur_dm_remove(const char *name);
+int aur_dm_info(const char *name, struct aur_dm_info *info);
+/* Send a target message; response (may be empty) into @resp. */
+int aur_dm_message(const char *name, const char *msg, char *resp, size_t resplen);
+
+/* Names of every mapping whose first target is "aurora". */
+int aur_dm_list(char (**names)[AUR_DM_NAME_MAX], size_t *n);
+#endif /* AURORA_AGENT_DM_H */

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0
+/* aurora: volume orchestration (see volume.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "kms/arn.h"
+#include "volume/internal.h"
+#include "volume/keyring.h"
+#include "volume/volume.h"
+
+int aur_exit_from_kms(enum aur_kms_err e)
+{
+	if (e == AUR_KMS_OK)
+		return AUR_EXIT_OK;
+	if (aur_kms_err_is_definitive(e))
+		return AUR_EXIT_KMS_DENIED;
+	if (e == AUR_KMS_E_INVALID_ARG)
+		return AUR_EXIT_USAGE;
+	if (e == AUR_KMS_E_INTERNAL)
+		return AUR_EXIT_FAILURE;
+	return AUR_EXIT_KMS_UNAVAIL;
+}
+
+int aur_error_from_kms(struct aur_error *err, const char *what, const struct aur_kms_status *st)
+{
+	aur_error_set(err, aur_exit_from_kms(st->code), "%s: %s: %s", what,
+		      aur_kms_err_name(st->code), st->message);
+	if (err)
+		err->kms_code = st->code;
+	return -EACCES;
+}
+
+int aur_dev_path(uint32_t major, uint32_t minor, char *out, size_t outlen)
+{
+	char p[128], *text = NULL, *d;
+	size_t len;
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/uevent", major, minor);
+	if (aur_read_file(p, 8192, &text, &len) == 0) {
+		d = strstr(text, "DEVNAME=");
+		if (d) {
+			char *e = strchr(d, '\n');
+
+			if (e)
+				*e = '\0';
+			snprintf(out, outlen, "/dev/%s", d + 8);
+			free(text);
+			if (access(out, F_OK) == 0)
+				return 0;
+		} else {
+			free(text);
+		}
+	}
+	snprintf(out, outlen, "/dev/block/%u:%u", major, minor);
+	return access(out, F_OK) == 0 ? 0 : -ENOENT;
+}
+
+int aur_volume_open_dev(const char *device, int flags, struct stat *st, struct aur_error *err)
+{
+	int fd = open(device, flags | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+
+		aur_error_set(err, e == ENOENT ? AUR_EXIT_NOT_FOUND :
+				   e == EBUSY ? AUR_EXIT_BUSY : AUR_EXIT_FAILURE,
+			      "%s: %s%s", device, strerror(e),
+			      e == EBUSY ? " (in use: mounted, mapped or opened exclusively)" : "");
+		return -e;
+	}
+	if (fstat(fd, st) != 0 || (!S_ISBLK(st->st_mode) && !S_ISREG(st->st_mode))) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s: not a block device or image file", device);
+		close(fd);
+		return -ENOTBLK;
+	}
+	return fd;
+}
+
+int aur_volume_read_header(const char *device, struct aur_hdr_read *r, struct aur_error *err)
+{
+	char e[400];
+	struct stat st;
+	int fd, ret;
+
+	aur_hdr_init(&r->hdr);
+	fd = aur_volume_open_dev(device, O_RDONLY, &st, err);
+	if (fd < 0)
+		return fd;
+	flock(fd, LOCK_SH);
+	ret = aur_hdr_read_fd(fd, r, e, sizeof(e));
+	close(fd);
+	if (ret)
+		aur_error_set(err, AUR_EXIT_HEADER, "%s: %s", device, e);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+
+int aur_volume_format(struct aur_kms *kms, const char *device,
+		      const struct aur_format_opts *o, struct aur_hdr *out,
+		      struct aur_error *err)
+{
+	struct aur_kms_status st;
+	struct aur_secret *dek = NULL;
+	struct aur_hdr h;
+	struct aur_arn arn;
+	struct stat sb;
+	uint64_t size, off;
+	unsigned int ss = o->sector_size ? o->sector_size : 512;
+	const char *key_id = (o->kms_key_id && *o->kms_key_id) ? o->kms_key_id : "alias/aurora/default";
+	char what[128], e[400];
+	uint8_t *zero = NULL;
+	int fd, r;
+
+	aur_hdr_init(&h);
+	if (ss < 512 || ss > 4096 || (ss & (ss - 1))) {
+		aur_error_set(err, AUR_EXIT_USAGE, "sector size must be 512, 1024, 2048 or 4096");
+		return -EINVAL;
+	}
+	off = o->data_offset ? o->data_offset : AUR_DATA_OFFSET_DEFAULT;
+	if (off < 2 * AUR_HDR_AREA || off % 4096 || off % ss || off > AUR_DATA_OFFSET_MAX) {
+		aur_error_set(err, AUR_EXIT_USAGE, "bad data offset %" PRIu64, off);
+		return -EINVAL;
+	}
+	fd = aur_volume_open_dev(device, O_RDWR | O_EXCL, &sb, err);
+	if (fd < 0)
+		return fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		aur_error_set(err, AUR_EXIT_BUSY, "%s: locked by another aurora process", device);
+		r = -EBUSY;
+		goto out;
+	}
+	r = aur_dev_size(fd, &size);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: cannot get its size: %s", device, strerror(-r));
+		goto out;
+	}
+	if (size < off + 1024 * 1024) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s: too small (%" PRIu64 " bytes; need at least %" PRIu64 ")",
+			      device, size, off + 1024 * 1024);
+		r = -ENOSPC;
+		goto out;
+	}
+	r = aur_probe_signatures(fd, size, what, sizeof(what));
+	if (r < 0) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error: %s", device, strerror(-r));
+		goto out;
+	}
+	if (r > 0 && !o->force) {
+		aur_error_set(err, AUR_EXIT_BUSY,
+			      "%s holds %s; refusing to format it (use --force to destroy it)",
+			      device, what);
+		r = -EEXIST;
+		goto out;
+	}
+	if (r > 0)
+		aur_warn("%s: overwriting %s (--force)", device, what);
+
+	if (aur_uuid_generate(h.uuid)) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "no randomness for a UUID");
+		r = -EIO;
+		goto out;
+	}
+	aur_enc_ctx_set(&h.ctx, "aurora:volume-uuid", h.uuid);
+	aur_enc_ctx_set(&h.ctx, "aurora:region", kms->region);
+	if (kms->ops->generate_data_key(kms, key_id, &h.ctx, AUR_KEY_BYTES, &dek, &h.wrapped_dek,
+					h.cmk_arn, &st) != AUR_KMS_OK) {
+		r = aur_error_from_kms(err, "GenerateDataKey", &st);
+		goto out;
+	}
+	/* The DEK itself is not needed to format: wipe it now. */
+	aur_secret_free(dek);
+	dek = NULL;
+	if (aur_arn_parse(h.cmk_arn, &arn) != AUR_ARN_OK) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "the KMS returned a key ARN we cannot read: %s",
+			      h.cmk_arn);
+		r = -EPROTO;
+		goto out;
+	}
+	aur_strcpy(h.cmk_region, sizeof(h.cmk_region), arn.region);
+	aur_strcpy(h.cmk_account, sizeof(h.cmk_account), arn.account);
+	aur_strcpy(h.provider, sizeof(h.provider), kms->ops->name);
+	aur_strcpy(h.cmk_named, sizeof(h.cmk_named), key_id);
+	h.sector_size = ss;
+	h.data_offset = off;
+	h.data_size = (size - off) / ss * ss;
+	h.created = aur_now();
+	h.state = AUR_VOL_ACTIVE;
+	aur_strcpy(h.restored_from, sizeof(h.restored_from), o->restored_from);
+	aur_strcpy(h.copied_from, sizeof(h.copied_from), o->copied_from);
+
+	/* Clear everything before the data: old headers and signatures. */
+	zero = calloc(1, 65536);
+	if (!zero) {
+		r = -ENOMEM;
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		goto out;
+	}
+	{
+		uint64_t p;
+
+		for (p = 0; p < off; p += 65536) {
+			r = aur_pwrite_full(fd, zero, (size_t)(off - p < 65536 ? off - p : 65536), p);
+			if (r) {
+				aur_error_set(err, AUR_EXIT_FAILURE, "%s: write error: %s", device, strerror(-r));
+				goto out;
+			}
+		}
+	}
+	r = aur_hdr_write_fd(fd, &h, 0, e, sizeof(e));
+	if (r) {
+		aur_error_set(err, r == -ESTALE ? AUR_EXIT_BUSY : AUR_EXIT_FAILURE, "%s: %s", device, e);
+		goto out;
+	}
+	if (out)
+		*out = h;
+	else
+		aur_hdr_free(&h);
+	h.json = NULL;
+out:
+	free(zero);
+	aur_secret_free(dek);
+	aur_hdr_free(&h);
+	close(fd);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int parse_open(const char *name, struct aur_open_volume *v)
+{
+	unsigned int ma, mi;
+	char tgt[64];
+
+	memset(v, 0, sizeof(*v));
+	aur_strcpy(v->name, sizeof(v->name), name);
+	if (aur_dm_info(name, &v->dm))
+		return -ENODEV;
+	if (strcmp(v->dm.target, AUR_DM_TARGET))
+		return -EINVAL;
+	if (aur_str_has_prefix(v->dm.uuid, AUR_DM_UUID_PREFIX) &&
+	    aur_uuid_valid(v->dm.uuid + strlen(AUR_DM_UUID_PREFIX)))
+		aur_strcpy(v->uuid, sizeof(v->uuid), v->dm.uuid + strlen(AUR_DM_UUID_PREFIX));
+	/* <cipher> <key> <iv_offset> <dev> <offset> ... */
+	if (sscanf(v->dm.table, "%*s %*s %*s %63s", tgt) == 1 &&
+	    sscanf(tgt, "%u:%u", &ma, &mi) == 2) {
+		v->dev_major = ma;
+		v->dev_minor = mi;
+		aur_dev_path(ma, mi, v->device, sizeof(v->device));
+	}
+	/* "active key:loaded ..." or "terminal <reason> key:wiped ..." */
+	if (aur_str_has_prefix(v->dm.status, AURORA_DM_STATE_TERMINAL " ")) {
+		v->kernel_terminal = true;
+		sscanf(v->dm.status + strlen(AURORA_DM_STATE_TERMINAL " "), "%63s", v->kernel_reason);
+	}
+	v->key_loaded = strstr(v->dm.status, AURORA_DM_STATUS_KEY_LOADED) != NULL;
+	return 0;
+}
+
+int aur_volume_get_open(const char *name, struct aur_open_volume *v, struct aur_error *err)
+{
+	int r = parse_open(name, v);
+
+	if (r == -ENODEV)
+		aur_error_set(err, AUR_EXIT_NOT_FOUND, "no mapping named \"%s\"", name);
+	else if (r == -EINVAL)
+		aur_error_set(err, AUR_EXIT_USAGE, "mapping \"%s\" is a %s target, not aurora",
+			      name, v->dm.target[0] ? v->dm.target : "table-less");
+	return r;
+}
+
+int aur_volume_list_open(struct aur_open_volume **vols, size_t *n, struct aur_error *err)
+{
+	char (*names)[AUR_DM_NAME_MAX] = NULL;
+	size_t cnt = 0, i, k = 0;
+	int r;
+
+	*vols = NULL;
+	*n = 0;
+	r = aur_dm_list(&names, &cnt);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_KERNEL, "cannot list device-mapper devices: %s", strerror(-r));
+		return r;
+	}
+	*vols = calloc(cnt + 1, sizeof(**vols));
+	if (!*vols) {
+		free(names);
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < cnt; i++)
+		if (parse_open(names[i], &(*vols)[k]) == 0)
+			k++;
+	free(names);
+	*n = k;
+	return 0;
+}
+
+int aur_volume_find_open(const char *uuid, struct aur_open_volume *v)
+{
+	struct aur_open_volume *vols;
+	size_t n, i;
+	int r = -ENODEV;
+
+	if (aur_volume_list_open(&vols, &n, NULL))
+		return -ENODEV;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(vols[i].uuid, uuid)) {
+			*v = vols[i];
+			r = 0;
+			break;
+		}
+	}
+	free(vols);
+	return r;
+}
+
+int aur_volume_table(const struct aur_hdr *h, dev_t dev, char *params, size_t len)
+{
+	char desc[AUR_KEY_DESC_MAX], opts[32] = "";
+
+	aur_key_desc(h->uuid, desc);
+	if (h->sector_size != 512)
+		snprintf(opts, sizeof(opts), " 1 sector_size:%u", h->sector_size);
+	return aur_snprintf(params, len, "%s :%d:logon:%s 0 %u:%u %" PRIu64 "%s",
+			    AURORA_DM_CIPHER, AURORA_DM_KEY_SIZE, desc, major(dev), minor(dev),
+			    h->data_offset / 512, opts);
+}
+
+int aur_volume_close(const char *name, struct aur_error *err)
+{
+	struct aur_open_volume v;
+	int r = aur_volume_get_open(name, &v, err);
+
+	if (r)
+		return r;
+	r = aur_dm_remove(name);
+	if (r) {
+		aur_error_set(err, r == -EBUSY ? AUR_EXIT_BUSY : AUR_EXIT_KERNEL,
+			      "cannot remove \"%s\": %s%s", name, strerror(-r),
+			      r == -EBUSY ? " (still mounted or open?)" : "");
+		return r;
+	}
+	if (v.uuid[0] && aur_keyring_revoke(v.uuid) == -ENOKEY)
+		aur_dbg("no kernel key left for volume %s", v.uuid);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
+			  struct aur_cmk_check *c)
+{
+	struct aur_kms_status st;
+	struct aur_secret *pt = NULL;
+	enum aur_kms_err e;
+
+	memset(c, 0, sizeof(*c));
+	e = kms->ops->describe_key(kms, h->cmk_arn, &c->info, &st);
+	if (e == AUR_KMS_OK) {
+		enum aur_kms_err se = AUR_KMS_OK;
+
+		switch (c->info.state) {
+		case AUR_KEY_ENABLED:
+			break;
+		case AUR_KEY_DISABLED:
+			se = AUR_KMS_E_DISABLED;
+			break;
+		case AUR_KEY_PENDING_DELETION:
+		case AUR_KEY_DELETED:
+			se = AUR_KMS_E_INVALID_STATE;
+			break;
+		default:
+			/* Creating, Updating, Unavailable...: cannot tell. */
+			c->verdict = AUR_CMK_TRANSIENT;
+			c->kms_err = AUR_KMS_E_UNAVAILABLE;
+			snprintf(c->reason, sizeof(c->reason), "KeyState%s",
+				 aur_key_state_name(c->info.state));
+			snprintf(c->message, sizeof(c->message), "CMK %s is in state %s",
+				 h->cmk_arn, aur_key_state_name(c->info.state));
+			return;
+		}
+		if (se) {
+			c->verdict = AUR_CMK_LOST;
+			c->kms_err = se;
+			snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(se));
+			snprintf(c->message, sizeof(c->message), "CMK %s is %s", h->cmk_arn,
+				 aur_key_state_name(c->info.state));
+			return;
+		}
+		e = kms->ops->decrypt(kms, h->cmk_arn, &h->ctx, &h->wrapped_dek, &pt, NULL, &st);
+		aur_secret_free(pt);
+	}
+	if (e == AUR_KMS_OK) {
+		c->verdict = AUR_CMK_OK;
+		return;
+	}
+	c->kms_err = e;
+	c->verdict = aur_kms_err_is_definitive(e) ? AUR_CMK_LOST : AUR_CMK_TRANSIENT;
+	snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(e));
+	snprintf(c->message, sizeof(c->message), "%s", st.message);
+}
+
+int aur_volume_mark_terminal(const char *device, const char *dm_name, const char *uuid,
+			     const char *reason, struct aur_error *err)
+{
+	char msg[200], e[400], vuuid[37] = "";
+	int ret = 0, r, tries;
+
+	if (!reason || !*reason || strlen(reason) >= AURORA_DM_REASON_MAX ||
+	    strspn(reason, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") !=
+	    strlen(reason)) {
+		aur_error_set(err, AUR_EXIT_USAGE,
+			      "a terminal reason is 1..63 characters of [A-Za-z0-9._:-]");
+		return -EINVAL;
+	}
+	if (uuid)
+		aur_strcpy(vuuid, sizeof(vuuid), uuid);
+	if (device) {
+		struct aur_hdr_read hr;
+		struct stat sb;
+		int fd = aur_volume_open_dev(device, O_RDWR, &sb, err);
+
+		r = fd;
+		for (tries = 0; fd >= 0 && tries < 5; tries++) {
+			flock(fd, LOCK_EX);
+			r = aur_hdr_read_fd(fd, &hr, e, sizeof(e));
+			if (r) {
+				aur_error_set(err, AUR_EXIT_HEADER, "%s: %s", device, e);
+				break;
+			}
+			if (!vuuid[0])
+				aur_strcpy(vuuid, sizeof(vuuid), hr.hdr.uuid);
+			if (hr.hdr.state == AUR_VOL_TERMINAL && !hr.need_repair) {
+				aur_hdr_free(&hr.hdr);
+				break;
+			}
+			if (hr.hdr.state != AUR_VOL_TERMINAL) {
+				hr.hdr.state = AUR_VOL_TERMINAL;
+				aur_strcpy(hr.hdr.terminal_reason, sizeof(hr.hdr.terminal_reason), reason);
+				hr.hdr.terminal_time = aur_now();
+			}
+			r = aur_hdr_write_fd(fd, &hr.hdr, hr.hdr.seqid, e, sizeof(e));
+			aur_hdr_free(&hr.hdr);
+			if (r != -ESTALE)
+				break;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (r) {
+			if (r != fd)
+				aur_error_set(err, AUR_EXIT_FAILURE, "%s: cannot persist the terminal state: %s",
+					      device, e);
+			ret = r;
+		}
+	}
+	if (dm_name) {
+		char resp[128];
+
+		snprintf(msg, sizeof(msg), "terminal %s", reason);
+		r = aur_dm_message(dm_name, msg, resp, sizeof(resp));
+		if (r) {
+			aur_err("%s: message \"%s\" failed: %s", dm_name, msg, strerror(-r));
+			if (!ret) {
+				aur_error_set(err, AUR_EXIT_KERNEL, "%s: message \"%s\" failed: %s",
+					      dm_name, msg, strerror(-r));
+				ret = r;
+			}
+		}
+	}
+	if (vuuid[0]) {
+		r = aur_keyring_revoke(vuuid);
+		if (r && r != -ENOKEY && !ret) {
+			aur_error_set(err, AUR_EXIT_KERNEL, "cannot revoke the key of %s: %s", vuuid,
+				      strerror(-r));
+			ret = r;
+		}
+	}
+	if (!ret)
+		aur_warn("volume %s%s%s is terminal: %s", vuuid, dm_name ? " / " : "",
+			 dm_name ? dm_name : "", reason);
+	return ret;
+}
