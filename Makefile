@@ -2,8 +2,10 @@
 #
 #   make            module for the running (or newest installed) kernel + agent
 #   make demo       the main job end to end in a QEMU guest (embedded KMS)
-#   make check      deps, build, host tests, guest suites on 6.1 and 6.12
-#   make vm-test KVER=6.1|6.12 [T=pattern]   one guest suite (or one test)
+#   make check      deps, build, host tests, guest suites on 6.1, 6.12 and
+#                   the debug kernel (debug-6.12: KASAN, lockdep, kmemleak...)
+#   make check-debug   the debug lane only: debug kernel (cached), the suite on it
+#   make vm-test KVER=6.1|6.12|debug-6.12 [T=pattern]   one guest suite (or one test)
 #   make vm-shell KVER=6.1|6.12              an interactive shell in the guest
 #   make modules-all   dm-aurora for every supported kernel (W=1)
 #   make lint       checkpatch --strict on kernel/, cppcheck on agent/
@@ -17,7 +19,7 @@ RESULTS	:= $(CURDIR)/build/results
 PREFIX	?= /usr
 DESTDIR	?=
 
-.PHONY: all deps kernel agent modules-all lint check check-host check-guest \
+.PHONY: all deps kernel agent modules-all lint check check-debug check-host check-guest \
 	vm-test vm-shell demo bench bench-profile install clean
 
 all: kernel agent
@@ -32,15 +34,16 @@ agent:
 	@if [ -f agent/Makefile ]; then $(MAKE) -C agent all; fi
 
 # Build dm-aurora against each supported kernel's headers with W=1, each in
-# its own copy of the sources (build/kmod/<kver>).
+# its own copy of the sources (build/kmod/<kver>).  KVERS may name the debug
+# kernel (debug-6.12) once scripts/debug-kernel has built it.
 modules-all:
 	@set -e; for k in $(KVERS); do \
-		kv=$$(./scripts/kver $$k); d=build/kmod/$$kv; \
+		kv=$$(./scripts/kver $$k); kd=$$(./scripts/kver --kdir $$k); d=build/kmod/$$kv; \
 		rm -rf $$d; mkdir -p $$d/kernel $$d/include; \
 		cp kernel/*.[ch] kernel/Kbuild kernel/Makefile $$d/kernel/; rm -f $$d/kernel/*.mod.c; \
 		cp -r include/. $$d/include/; \
 		echo "  KMOD    $$kv (W=1)"; \
-		$(MAKE) -s -C $$d/kernel KDIR=/usr/src/linux-headers-$$kv W=1 2>&1 | tee $$d/build.log; \
+		$(MAKE) -s -C $$d/kernel KDIR=$$kd W=1 2>&1 | tee $$d/build.log; \
 		if grep -E 'warning:|error:' $$d/build.log; then \
 			echo "modules-all: $$kv: warnings or errors above" >&2; exit 1; fi; \
 	done
@@ -56,6 +59,9 @@ vm-shell:
 
 check:
 	@./scripts/check
+
+check-debug:
+	@./scripts/check --debug
 
 demo:
 	@./scripts/demo
