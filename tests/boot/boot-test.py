@@ -494,8 +494,9 @@ sed -i '/mapper/d' /etc/fstab
 sync
 systemctl reboot --no-block
 '''
+    # The answer may be lost when the control port service stops first.
     rc, out = g.run(script, 60)
-    ok = rc == 0 and g.wait_exit(600)
+    ok = rc in (0, None) and g.wait_exit(600) and 'reboot: Restarting system' in tail(g.console, 5)
     k.result(CHECKS[20], ok, out + tail(g.console))
     return ok
 
@@ -559,7 +560,7 @@ def _boot2(a, k, vols, aws, g, gate):
 
     pos = os.path.getsize(g.console)
     rc, out = g.run('systemctl poweroff --no-block', 60)
-    ok = rc == 0 and g.wait_exit(600)
+    ok = rc in (0, None) and g.wait_exit(600) and 'reboot: Power down' in tail(g.console, 5)
     sd = open(g.console, errors='replace').read()[pos:]
     errs = [l for l in sd.splitlines() if re.search(r'I/O error|Failed to stop|FAILED\].*[Ss]top', l)]
     closed = all(re.search(rf'Stopped aurora@{n}\.service', sd) for n in (['aws0'] if aws else []))
