@@ -9,6 +9,7 @@
 #   make vm-shell KVER=6.1|6.12              an interactive shell in the guest
 #   make modules-all   dm-aurora for every supported kernel (W=1)
 #   make lint       checkpatch --strict on kernel/, cppcheck on agent/
+#   make boot-test  real boot (systemd, udev) of an installed Debian 12 guest
 #   make bench      benchmarks (dm-aurora vs dm-crypt vs the cipher)
 #   make install    agent, units and module (DESTDIR, PREFIX)
 
@@ -20,7 +21,7 @@ PREFIX	?= /usr
 DESTDIR	?=
 
 .PHONY: all deps kernel agent modules-all lint check check-debug check-host check-guest \
-	vm-test vm-shell demo bench bench-profile install clean
+	vm-test vm-shell boot-test demo bench bench-profile install clean
 
 all: kernel agent
 
@@ -56,6 +57,9 @@ vm-test:
 
 vm-shell:
 	./scripts/vm-run --kver $(KVER) --shell
+
+boot-test:
+	@./scripts/boot-test --kver 6.12
 
 check:
 	@./scripts/check

@@ -9,8 +9,10 @@ and Content-Length), send each to the target (http://127.0.0.1:<port>,
 e.g. moto) and write the framed response back.  Only loopback addresses
 are used at both ends.
 
-Usage: kms-relay.py SOCKET-PATH TARGET-PORT [LOG]
-The relay listens on SOCKET-PATH; QEMU connects to it, once per guest boot
+Usage: kms-relay.py SOCKET-PATH TARGET-PORT [LOG [GATE]]
+While the file GATE exists the KMS is unreachable: each request is read and
+swallowed, no answer (a black hole: the client times out; no late answer is
+ever sent, so the byte stream stays in step).  The relay listens on SOCKET-PATH; QEMU connects to it, once per guest boot
 (the harness may boot twice); it runs until killed.
 """
 import http.client
@@ -49,6 +51,7 @@ def read_request(f):
 def main():
     sock_path, port = sys.argv[1], int(sys.argv[2])
     log = open(sys.argv[3], 'a') if len(sys.argv) > 3 else sys.stderr
+    gate = sys.argv[4] if len(sys.argv) > 4 else None
     try:
         os.unlink(sock_path)
     except FileNotFoundError:
@@ -58,11 +61,11 @@ def main():
     srv.listen(1)
     while True:
         conn, _ = srv.accept()
-        serve(conn, port, log)
+        serve(conn, port, log, gate)
         conn.close()
 
 
-def serve(conn, port, log):
+def serve(conn, port, log, gate=None):
     f = conn.makefile('rb')
     while True:
         try:
@@ -73,6 +76,9 @@ def serve(conn, port, log):
         if req is None:
             return
         method, path, headers, body = req
+        if gate and os.path.exists(gate):
+            print(f'kms-relay: {method} {path} dropped (KMS unreachable: {gate} exists)', file=log, flush=True)
+            continue
         try:
             c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
             hdrs = {k: v for k, v in headers if k.lower() not in ('connection',)}

@@ -320,8 +320,20 @@ static int status_one(const char *arg)
 			aur_error_set(&e, AUR_EXIT_KERNEL, "device-mapper is not available");
 			return aur_cli_report(&e);
 		}
-		if (aur_volume_get_open(arg, &v, &e))
+		if (aur_volume_get_open(arg, &v, &e)) {
+			/* What aurora@<name>.service waits for (aurora-attach). */
+			char p[PATH_MAX], line[512];
+			FILE *f = NULL;
+
+			if (!strchr(arg, '/') &&
+			    snprintf(p, sizeof(p), "/run/aurora/attach/%s", arg) < (int)sizeof(p))
+				f = fopen(p, "re");
+			if (f && fgets(line, sizeof(line), f))
+				printf("%s: not open; aurora@%s.service: %s", arg, arg, line);
+			if (f)
+				fclose(f);
 			return aur_cli_report(&e);
+		}
 		mapped = true;
 		if (v.device[0]) {
 			device = v.device;

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* aurora: the watching agent (see watch.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -71,6 +76,32 @@ static unsigned int backoff(const struct aur_watch_opts *o, unsigned int attempt
 	return jitter((unsigned int)d);
 }
 
+/*
+ * One structured journal entry (native protocol, no libsystemd) about a
+ * volume: SYSLOG_IDENTIFIER=aurora, AURORA_VOLUME_UUID, AURORA_VOLUME_NAME,
+ * AURORA_CMK, AURORA_REASON.  Nothing happens without journald.
+ */
+static void journal_volume(int prio, const char *name, const char *uuid,
+			   const char *cmk, const char *reason, const char *msg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX,
+				  .sun_path = "/run/systemd/journal/socket" };
+	char buf[2048];
+	int fd, n;
+
+	n = snprintf(buf, sizeof(buf),
+		     "MESSAGE=%s\nPRIORITY=%d\nSYSLOG_IDENTIFIER=aurora\nAURORA_VOLUME_UUID=%s\n"
+		     "AURORA_VOLUME_NAME=%s\nAURORA_CMK=%s\nAURORA_REASON=%s\n",
+		     msg, prio, uuid, name ? name : "", cmk, reason);
+	if (n <= 0 || n >= (int)sizeof(buf) || strchr(msg, '\n'))
+		return;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)sendto(fd, buf, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+}
+
 void aur_watch_check_volume(struct aur_kms *kms, const char *device,
 			    const char *dm_name, bool kernel_terminal,
 			    const struct aur_watch_opts *o,
@@ -136,6 +167,13 @@ void aur_watch_check_volume(struct aur_kms *kms, const char *device,
 	case AUR_CMK_LOST:
 		aur_err("volume %s: access to CMK %s is lost (%s: %s): making the volume terminal",
 			h->uuid, h->cmk_arn, c.reason, c.message);
+		{
+			char m[1024];
+
+			snprintf(m, sizeof(m), "volume %s (%s): access to CMK %s is lost (%s): volume made terminal",
+				 h->uuid, dm_name ? dm_name : "-", h->cmk_arn, c.reason);
+			journal_volume(LOG_ERR, dm_name, h->uuid, h->cmk_arn, c.reason, m);
+		}
 		if (aur_volume_mark_terminal(device, dm_name, h->uuid, c.reason, &err) < 0) {
 			r->outcome = AUR_WATCH_ERROR;
 			aur_snprintf(r->message, sizeof(r->message),

@@ -65,7 +65,8 @@ int aur_dm_create(const char *name, const char *dm_uuid, bool read_only)
 		dm_task_destroy(dmt);
 		return -EINVAL;
 	}
-	return run(dmt, true);
+	/* No uevent for a device without a table (Linux >= 5.15): no cookie. */
+	return run(dmt, false);
 }
 
 int aur_dm_load(const char *name, uint64_t sectors, const char *target,
