@@ -49,6 +49,7 @@
 
 /* Status INFO keywords. */
 #define AURORA_DM_STATE_ACTIVE		"active"
+#define AURORA_DM_STATE_INACCESSIBLE	"inaccessible"
 #define AURORA_DM_STATE_TERMINAL	"terminal"
 #define AURORA_DM_STATUS_KEY_LOADED	"key:loaded"
 #define AURORA_DM_STATUS_KEY_WIPED	"key:wiped"
@@ -58,7 +59,7 @@
 #define AURORA_DM_STATUS_HANDED_OFF	"handed_off:"
 #define AURORA_DM_STATUS_SHARED		"shared:"
 
-/* Terminal reasons set by the target itself. */
+/* Reasons set by the target itself (inaccessible: the keyring key went away). */
 #define AURORA_DM_REASON_REVOKED	"key-revoked"
 #define AURORA_DM_REASON_INVALIDATED	"key-invalidated"
 #define AURORA_DM_REASON_EXPIRED	"key-expired"
@@ -70,6 +71,7 @@
 #define AURORA_DM_REASON_MAX		64
 
 /* Messages (`dmsetup message <dev> 0 <words...>`). */
+#define AURORA_DM_MSG_INACCESSIBLE	"inaccessible"	/* inaccessible <reason> */
 #define AURORA_DM_MSG_TERMINAL		"terminal"	/* terminal <reason> */
 #define AURORA_DM_MSG_KEY		"key"		/* key wipe | key set <ref> */
 #define AURORA_DM_MSG_KEY_WIPE		"wipe"

@@ -69,6 +69,10 @@ enum aur_exit {
 	AUR_EXIT_BUSY = 7,	/* exists/in use/has data: refused without --force */
 	AUR_EXIT_NOT_FOUND = 8,	/* no such device, mapping or key */
 	AUR_EXIT_KERNEL = 9,	/* device-mapper/keyring failure (module loaded?) */
+	AUR_EXIT_CONFIG = 10,	/* configuration does not match the volume (region,
+				 * account, provider, keystore identity): never a verdict */
+	AUR_EXIT_INACCESSIBLE = 11,/* volume inaccessible: recoverable until its window ends */
+	AUR_EXIT_UNVERIFIED = 12,/* agent --once: a volume unverified past max_unverified */
 };
 
 struct aur_error {
@@ -146,6 +150,14 @@ enum aur_kms_err {
 					 * KMSInternalException */
 	AUR_KMS_E_PROTOCOL,		/* malformed or truncated reply */
 	AUR_KMS_E_INTERNAL,		/* local failure: memory, I/O */
+	/*
+	 * Never a verdict either: the caller's configuration does not match
+	 * the volume or the KMS (region, account, provider, keystore
+	 * identity), or the caller's credentials are refused or expired
+	 * (SignatureDoesNotMatch, InvalidClientTokenId, ...).
+	 */
+	AUR_KMS_E_CONFIG,
+	AUR_KMS_E_CREDENTIALS,
 };
 
 /* Name as AWS spells it ("DisabledException"), or ours for local kinds. */
@@ -401,7 +413,8 @@ int aur_tab_resolve(const struct aur_tab_entry *e, char *dev, size_t devlen,
 #define AUR_REQ_MAX		16
 #define AUR_NAME_MAX		(AUR_ARN_MAX + 256)
 
-enum aur_vol_state { AUR_VOL_ACTIVE = 0, AUR_VOL_TERMINAL };
+/* active -> inaccessible (recoverable until a window ends) -> terminal. */
+enum aur_vol_state { AUR_VOL_ACTIVE = 0, AUR_VOL_TERMINAL, AUR_VOL_INACCESSIBLE };
 
 struct aur_hdr {
 	uint64_t seqid;
@@ -521,6 +534,7 @@ enum aur_cmk_verdict {
 	AUR_CMK_OK = 0,		/* key usable and this DEK unwraps */
 	AUR_CMK_LOST,		/* definitive: the volume must go terminal */
 	AUR_CMK_TRANSIENT,	/* could not tell: retry, keep the volume active */
+	AUR_CMK_CONFIG_ERROR,	/* configuration/credentials do not match: never a verdict */
 };
 
 struct aur_cmk_check {

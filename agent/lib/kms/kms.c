@@ -23,6 +23,8 @@ static const struct {
 	{ AUR_KMS_E_UNAVAILABLE, "ServiceUnavailable" },
 	{ AUR_KMS_E_PROTOCOL, "ProtocolError" },
 	{ AUR_KMS_E_INTERNAL, "InternalError" },
+	{ AUR_KMS_E_CONFIG, "ConfigError" },
+	{ AUR_KMS_E_CREDENTIALS, "CredentialsError" },
 };
 
 const char *aur_kms_err_name(enum aur_kms_err e)

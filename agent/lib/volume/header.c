@@ -45,7 +45,11 @@ static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, 
 
 const char *aur_vol_state_name(enum aur_vol_state s)
 {
-	return s == AUR_VOL_TERMINAL ? "terminal" : "active";
+	switch (s) {
+	case AUR_VOL_TERMINAL:		return "terminal";
+	case AUR_VOL_INACCESSIBLE:	return "inaccessible";
+	default:			return "active";
+	}
 }
 
 void aur_hdr_init(struct aur_hdr *h)
