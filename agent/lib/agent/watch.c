@@ -159,6 +159,7 @@ void aur_watch_check_volume(struct aur_kms *kms, const char *device,
 		aur_dbg("volume %s: CMK %s is usable", h->uuid, h->cmk_arn);
 		break;
 	case AUR_CMK_TRANSIENT:
+	case AUR_CMK_CONFIG_ERROR:
 		r->outcome = AUR_WATCH_TRANSIENT;
 		aur_err("volume %s: cannot reach a verdict on CMK %s after %u attempts (%s: %s); "
 			"the volume stays active, will retry",
