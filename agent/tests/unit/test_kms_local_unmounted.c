@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests: an embedded keystore that is not there (never initialised,
- * or its filesystem not mounted) is an unavailable KMS, never a revoked
- * CMK: lookups answer a transient error, so the watching agent keeps
- * volumes active.  Flat KTAP.
+ * or its filesystem not mounted) is a configuration error, never a revoked
+ * CMK: lookups answer ConfigError (neither definitive nor a verdict) with a
+ * message naming the keystore, so the watching agent keeps volumes active.
+ * Flat KTAP.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,14 +67,16 @@ int main(void)
 		return 1;
 	kms = open_ks(ks);
 	e = kms ? kms->ops->describe_key(kms, key_id, &info, &st) : AUR_KMS_E_INTERNAL;
-	ok(e == AUR_KMS_E_UNAVAILABLE && aur_kms_err_is_transient(e),
-	   "DescribeKey with the keystore missing: unavailable (transient), not NotFoundException");
+	ok(e == AUR_KMS_E_CONFIG && !aur_kms_err_is_definitive(e) && strstr(st.message, ks) &&
+	   strstr(st.message, "does not exist"),
+	   "DescribeKey with the keystore missing: ConfigError naming it, not NotFoundException");
 	e = kms ? kms->ops->decrypt(kms, NULL, &ctx, w, &pt, NULL, &st) : AUR_KMS_E_INTERNAL;
-	ok(e == AUR_KMS_E_UNAVAILABLE, "Decrypt with the keystore missing: unavailable");
+	ok(e == AUR_KMS_E_CONFIG, "Decrypt with the keystore missing: ConfigError");
 	aur_secret_free(pt);
 	pt = NULL;
 	e = kms ? kms->ops->describe_key(kms, "alias/some-alias", &info, &st) : AUR_KMS_E_INTERNAL;
-	ok(e == AUR_KMS_E_UNAVAILABLE, "an alias with the keystore missing: unavailable");
+	ok(e == AUR_KMS_E_CONFIG, "an alias with the keystore missing: ConfigError");
+	ok(access(ks, F_OK) != 0, "the reads created no keystore directory");
 	aur_kms_destroy(kms);
 
 	/* Mounted again: the same key answers. */

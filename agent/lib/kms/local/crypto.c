@@ -81,6 +81,22 @@ static int load_master(struct local_priv *p, struct aur_kms_status *st)
 			    strerror(errno)), -ENOMEM;
 	fd = open(p->master, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT) {
+		/*
+		 * A new master key only for a new keystore: never while
+		 * keystore.json holds keys (they are wrapped under the old
+		 * one: a keystore only partly there, e.g. a filesystem not
+		 * mounted), never from a read.
+		 */
+		if (p->ks.nkeys) {
+			aur_kms_fail(st, AUR_KMS_E_CONFIG, 0,
+				     "%s is missing but %s holds %zu CMKs wrapped under it: not creating a new master key (is the keystore complete and mounted?)",
+				     p->master, p->file, p->ks.nkeys);
+			goto free;
+		}
+		if (!p->writing) {
+			aur_kms_fail(st, AUR_KMS_E_CONFIG, 0, "%s does not exist", p->master);
+			goto free;
+		}
 		if (RAND_priv_bytes(p->mk->data, MAT_LEN) != 1)
 			goto bad;
 		if (aur_write_file_atomic(p->master, p->mk->data, MAT_LEN, 0600))

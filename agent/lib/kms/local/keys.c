@@ -155,11 +155,11 @@ aur_kerr lk_resolve(struct aur_kms *kms, const char *name, enum use use,
 		aur_strcpy(region, sizeof(region), a.region);
 		aur_strcpy(acct, sizeof(acct), a.account);
 		aur_strcpy(rest, sizeof(rest), a.resource);
+		/*
+		 * An ARN names its region: served from that region's keys of
+		 * this keystore, as AWS routes a request by the ARN's region.
+		 */
 		by_arn = true;
-		if (strcmp(region, kms->region))
-			return aur_kms_fail(st, AUR_KMS_E_NOT_FOUND, 0,
-				    "%s is in region %s; CMKs are regional and this KMS is %s",
-				    name, region, kms->region);
 	} else if (aur_strcpy(rest, sizeof(rest), name)) {
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: key id too long");
 	}

@@ -93,11 +93,28 @@ struct local_priv {
 	int64_t (*now)(void);
 	int lock_fd;
 	bool ks_missing;	/* no keystore.json: never initialised, or not mounted */
+	bool writing;		/* this session may change the keystore (LK_WRITE, LK_CREATE) */
+	bool audit_warned;	/* "cannot append to audit.log" said once */
+	bool maint_due;		/* a read saw a deletion or rotation come due */
 	struct ks ks;
 	struct aur_secret *mk;
 };
 
 enum use { USE_CRYPTO, USE_DESCRIBE, USE_MANAGE };
+
+/*
+ * What a session may do to the keystore directory.
+ *  LK_READ    reads only: creates nothing (no directory, no .lock, no
+ *             master.key, no default CMK), takes a shared lock on an
+ *             existing .lock opened read-only, never saves; works on a
+ *             read-only filesystem.  A keystore directory or keystore.json
+ *             that does not exist is AUR_KMS_E_CONFIG.
+ *  LK_WRITE   changes an existing keystore (exclusive lock); a missing
+ *             keystore is AUR_KMS_E_CONFIG and nothing is created.
+ *  LK_CREATE  may create the keystore (directory, .lock, master.key,
+ *             keystore.json): CreateKey, the default CMK on first use.
+ */
+enum lk_mode { LK_READ, LK_WRITE, LK_CREATE };
 
 /* store.c */
 aur_kerr lk_not_found_code(struct local_priv *p);
@@ -105,10 +122,19 @@ int64_t lk_now(struct local_priv *p);
 void lk_ks_free(struct ks *ks);
 bool lk_alias_name_valid(const char *a);
 int lk_ks_parse(struct ks *ks, const char *text, size_t len, char *err, size_t errlen);
-/* Lock and load the keystore (a missing keystore.json loads as empty). */
-int lk_ks_begin(struct local_priv *p, struct aur_kms_status *st);
-/* Save it when changed, free it, unlock. */
+/*
+ * Lock and load the keystore for @mode (see enum lk_mode); with LK_CREATE a
+ * missing keystore.json loads as empty.  AUR_KMS_OK or the failure (in @st).
+ */
+aur_kerr lk_ks_begin(struct local_priv *p, enum lk_mode mode, struct aur_kms_status *st);
+/* Save it when changed (LK_WRITE, LK_CREATE), free it, unlock. */
 int lk_ks_end(struct local_priv *p, struct aur_kms_status *st);
+/*
+ * After a read that saw maintenance come due: apply it in a writing session
+ * of its own when the keystore is writable; a read-only keystore keeps
+ * answering (a due deletion is applied in memory by every read).
+ */
+void lk_ks_maintain(struct local_priv *p);
 
 /* crypto.c */
 int lk_mat_new(struct local_priv *p, struct lkey *k, struct aur_kms_status *st);
@@ -145,20 +171,22 @@ struct lk_call {
 	struct local_priv *p;		/* NULL: not the local provider, nothing audited */
 	struct aur_kms_status *st;
 	bool loaded;			/* keystore locked and loaded: lk_call_end saves it */
+	bool no_audit;			/* no keystore here: nothing to append to */
 	struct aur_audit_rec rec;
 	char arn[AUR_ARN_MAX];		/* the CMK's ARN, for the audit record */
 	char detail[64];		/* rec.detail, when the call formats one */
 	struct lkey *key;		/* the CMK a management call acts on */
 };
 /*
- * Start @call of @operation on @kms: clear @st, lock and load the keystore.
- * AUR_KMS_OK, or the failure (also in @st).  lk_call_end() in every case.
+ * Start @call of @operation on @kms: clear @st, lock and load the keystore
+ * for @mode.  AUR_KMS_OK, or the failure (also in @st).  lk_call_end() in
+ * every case.
  */
 aur_kerr lk_call_begin(struct lk_call *call, struct aur_kms *kms, const char *operation,
-		       const char *key_id, struct aur_kms_status *st);
+		       const char *key_id, enum lk_mode mode, struct aur_kms_status *st);
 /* lk_call_begin(), then resolve @key_id for @use into *@k (its ARN to call->arn). */
 aur_kerr lk_call_begin_key(struct lk_call *call, struct aur_kms *kms, const char *operation,
-			   const char *key_id, enum use use, struct lkey **k,
+			   const char *key_id, enum lk_mode mode, enum use use, struct lkey **k,
 			   struct aur_kms_status *st);
 /* Save and unlock the keystore, audit the call; the call's final result. */
 aur_kerr lk_call_end(struct lk_call *call, aur_kerr e);

@@ -44,16 +44,17 @@ typedef aur_kerr (*lk_body)(struct lk_call *call, const struct lk_request *rq);
  * unlock and audit under @operation (@audit_key_id, or rq->key_id).
  */
 static aur_kerr run(struct aur_kms *kms, const char *operation, const char *audit_key_id,
-		    bool manage_key, const struct lk_request *rq, struct aur_kms_status *st,
-		    lk_body body)
+		    bool manage_key, enum lk_mode mode, const struct lk_request *rq,
+		    struct aur_kms_status *st, lk_body body)
 {
 	struct lk_call call;
 	aur_kerr e;
 
 	if (manage_key)
-		e = lk_call_begin_key(&call, kms, operation, rq->key_id, USE_MANAGE, &call.key, st);
+		e = lk_call_begin_key(&call, kms, operation, rq->key_id, mode, USE_MANAGE,
+				      &call.key, st);
 	else
-		e = lk_call_begin(&call, kms, operation, audit_key_id, st);
+		e = lk_call_begin(&call, kms, operation, audit_key_id, mode, st);
 	if (call.loaded && rq->detail)
 		call.rec.detail = rq->detail;
 	if (!e)
@@ -87,7 +88,7 @@ aur_kerr aur_kms_local_create_key(struct aur_kms *kms, const char *description,
 {
 	const struct lk_request rq = { .description = description, .info = info };
 
-	return run(kms, "CreateKey", NULL, false, &rq, st, create_key_locked);
+	return run(kms, "CreateKey", NULL, false, LK_CREATE, &rq, st, create_key_locked);
 }
 
 static aur_kerr describe_ex_locked(struct lk_call *call, const struct lk_request *rq)
@@ -95,7 +96,8 @@ static aur_kerr describe_ex_locked(struct lk_call *call, const struct lk_request
 	struct lkey *k = NULL;
 	aur_kerr e = AUR_KMS_OK;
 
-	e = lk_resolve(call->kms, rq->key_id, USE_DESCRIBE, true, &k, call->st);
+	/* A read: the default CMK is described if it exists, never created. */
+	e = lk_resolve(call->kms, rq->key_id, USE_DESCRIBE, false, &k, call->st);
 	if (!e) {
 		memset(rq->d, 0, sizeof(*rq->d));
 		lk_fill_info(k, &rq->d->info);
@@ -114,7 +116,7 @@ aur_kerr aur_kms_local_describe_ex(struct aur_kms *kms, const char *key_id,
 {
 	const struct lk_request rq = { .key_id = key_id, .d = d };
 
-	return run(kms, "DescribeKey", key_id, false, &rq, st, describe_ex_locked);
+	return run(kms, "DescribeKey", key_id, false, LK_READ, &rq, st, describe_ex_locked);
 }
 
 static aur_kerr list_keys_locked(struct lk_call *call, const struct lk_request *rq)
@@ -146,7 +148,7 @@ aur_kerr aur_kms_local_list_keys(struct aur_kms *kms, struct aur_kms_key_info **
 
 	*keys = NULL;
 	*n = 0;
-	return run(kms, "ListKeys", NULL, false, &rq, st, list_keys_locked);
+	return run(kms, "ListKeys", NULL, false, LK_READ, &rq, st, list_keys_locked);
 }
 
 static aur_kerr create_alias_locked(struct lk_call *call, const struct lk_request *rq)
@@ -180,7 +182,7 @@ aur_kerr aur_kms_local_create_alias(struct aur_kms *kms, const char *alias,
 {
 	const struct lk_request rq = { .alias = alias, .key_id = key_id };
 
-	return run(kms, "CreateAlias", key_id, false, &rq, st, create_alias_locked);
+	return run(kms, "CreateAlias", key_id, false, LK_WRITE, &rq, st, create_alias_locked);
 }
 
 static aur_kerr delete_alias_locked(struct lk_call *call, const struct lk_request *rq)
@@ -206,7 +208,7 @@ aur_kerr aur_kms_local_delete_alias(struct aur_kms *kms, const char *alias,
 {
 	const struct lk_request rq = { .alias = alias };
 
-	return run(kms, "DeleteAlias", alias, false, &rq, st, delete_alias_locked);
+	return run(kms, "DeleteAlias", alias, false, LK_WRITE, &rq, st, delete_alias_locked);
 }
 
 static aur_kerr list_aliases_locked(struct lk_call *call, const struct lk_request *rq)
@@ -247,7 +249,7 @@ aur_kerr aur_kms_local_list_aliases(struct aur_kms *kms, const char *key_id,
 
 	*aliases = NULL;
 	*n = 0;
-	return run(kms, "ListAliases", key_id, false, &rq, st, list_aliases_locked);
+	return run(kms, "ListAliases", key_id, false, LK_READ, &rq, st, list_aliases_locked);
 }
 
 static aur_kerr set_state_locked(struct lk_call *call, const struct lk_request *rq)
@@ -303,7 +305,7 @@ static aur_kerr set_state(struct aur_kms *kms, const char *op, const char *key_i
 		.op = op, .key_id = key_id, .to = to, .days = days, .date = date,
 	};
 
-	return run(kms, op, NULL, true, &rq, st, set_state_locked);
+	return run(kms, op, NULL, true, LK_WRITE, &rq, st, set_state_locked);
 }
 
 aur_kerr aur_kms_local_enable_key(struct aur_kms *kms, const char *key_id, struct aur_kms_status *st)
@@ -374,7 +376,7 @@ static aur_kerr rotation(struct aur_kms *kms, const char *op, const char *key_id
 		.new_version = new_version,
 	};
 
-	return run(kms, op, NULL, true, &rq, st, rotation_locked);
+	return run(kms, op, NULL, true, LK_WRITE, &rq, st, rotation_locked);
 }
 
 aur_kerr aur_kms_local_enable_rotation(struct aur_kms *kms, const char *key_id,
@@ -413,7 +415,7 @@ aur_kerr aur_kms_local_get_key_policy(struct aur_kms *kms, const char *key_id,
 {
 	const struct lk_request rq = { .key_id = key_id, .pol = pol };
 
-	return run(kms, "GetKeyPolicy", key_id, false, &rq, st, get_key_policy_locked);
+	return run(kms, "GetKeyPolicy", key_id, false, LK_READ, &rq, st, get_key_policy_locked);
 }
 
 static aur_kerr policy_edit_locked(struct lk_call *call, const struct lk_request *rq)
@@ -470,7 +472,7 @@ static aur_kerr policy_edit(struct aur_kms *kms, const char *op, const char *key
 		.detail = account,
 	};
 
-	return run(kms, op, NULL, true, &rq, st, policy_edit_locked);
+	return run(kms, op, NULL, true, LK_WRITE, &rq, st, policy_edit_locked);
 }
 
 aur_kerr aur_kms_local_put_key_policy(struct aur_kms *kms, const char *key_id,

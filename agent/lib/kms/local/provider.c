@@ -24,13 +24,18 @@ static void audit(struct lk_call *call, aur_kerr res)
 	rec.key_arn = call->arn;
 	rec.message = (res != AUR_KMS_OK && call->st) ? call->st->message : NULL;
 	r = aur_audit_append(p->audit, &rec, lk_now(p));
-	if (r)
+	/* A read-only keystore serves reads it cannot record: said once. */
+	if (r && !p->audit_warned) {
 		aur_warn("cannot append to %s: %s", p->audit, strerror(-r));
+		p->audit_warned = r == -EROFS || r == -EACCES;
+	}
 }
 
 aur_kerr lk_call_begin(struct lk_call *call, struct aur_kms *kms, const char *operation,
-		       const char *key_id, struct aur_kms_status *st)
+		       const char *key_id, enum lk_mode mode, struct aur_kms_status *st)
 {
+	aur_kerr e;
+
 	memset(call, 0, sizeof(*call));
 	call->kms = kms;
 	call->st = st;
@@ -40,17 +45,21 @@ aur_kerr lk_call_begin(struct lk_call *call, struct aur_kms *kms, const char *op
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "not the local KMS provider");
 	call->p = kms->priv;
 	aur_kms_ok(st);
-	if (lk_ks_begin(call->p, st))
-		return AUR_KMS_E_INTERNAL;
+	e = lk_ks_begin(call->p, mode, st);
+	if (e) {
+		/* No keystore here: an audit record would create one. */
+		call->no_audit = e == AUR_KMS_E_CONFIG;
+		return e;
+	}
 	call->loaded = true;
 	return AUR_KMS_OK;
 }
 
 aur_kerr lk_call_begin_key(struct lk_call *call, struct aur_kms *kms, const char *operation,
-			   const char *key_id, enum use use, struct lkey **k,
+			   const char *key_id, enum lk_mode mode, enum use use, struct lkey **k,
 			   struct aur_kms_status *st)
 {
-	aur_kerr e = lk_call_begin(call, kms, operation, key_id, st);
+	aur_kerr e = lk_call_begin(call, kms, operation, key_id, mode, st);
 
 	if (e)
 		return e;
@@ -70,8 +79,32 @@ aur_kerr lk_call_end(struct lk_call *call, aur_kerr e)
 		e = AUR_KMS_E_INTERNAL;
 	if (st && st->code && !e)
 		e = st->code;
-	audit(call, e);
+	if (!call->no_audit)
+		audit(call, e);
+	if (call->loaded)
+		lk_ks_maintain(call->p);
 	return e;
+}
+
+/*
+ * A call that names the default CMK runs as a read; only when that CMK does
+ * not exist yet is it run again as a writing call that creates it (and the
+ * keystore with it).  True when @e (from the read) asks for that.
+ */
+static bool needs_default(const char *key_id, aur_kerr e)
+{
+	const char *alias = key_id;
+	const char *c;
+
+	if (e != AUR_KMS_E_NOT_FOUND && e != AUR_KMS_E_CONFIG)
+		return false;
+	if (!key_id)
+		return false;
+	if (aur_str_has_prefix(key_id, "arn:")) {
+		c = strstr(key_id, ":alias/");
+		alias = c ? c + 1 : "";
+	}
+	return !strcmp(alias, AUR_DEFAULT_ALIAS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -89,9 +122,11 @@ static aur_kerr l_describe(struct aur_kms *kms, const char *key_id, struct aur_k
 	return e;
 }
 
-static aur_kerr l_generate(struct aur_kms *kms, const char *key_id, const struct aur_enc_ctx *ctx,
-			   size_t nbytes, struct aur_secret **plaintext, struct aur_blob *wrapped,
-			   char *out_arn, struct aur_kms_status *st)
+static aur_kerr generate_once(struct aur_kms *kms, const char *key_id,
+			     const struct aur_enc_ctx *ctx, size_t nbytes,
+			     struct aur_secret **plaintext, struct aur_blob *wrapped,
+			     char *out_arn, enum lk_mode mode, bool *retry,
+			     struct aur_kms_status *st)
 {
 	struct aur_secret *dk = NULL;
 	struct lk_call call;
@@ -99,18 +134,28 @@ static aur_kerr l_generate(struct aur_kms *kms, const char *key_id, const struct
 	aur_kerr e;
 
 	*plaintext = NULL;
-	if (!key_id || !*key_id)
-		key_id = AUR_DEFAULT_ALIAS;
-	e = lk_call_begin(&call, kms, "GenerateDataKey", key_id, st);
+	*retry = false;
+	e = lk_call_begin(&call, kms, "GenerateDataKey", key_id, mode, st);
 	call.rec.ctx = ctx;
-	if (e)
+	if (e) {
+		if (mode == LK_READ && needs_default(key_id, e)) {
+			*retry = true;
+			return e;
+		}
 		goto end_call;
+	}
 	if (nbytes == 0 || nbytes > AUR_DATA_KEY_MAX) {
 		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
 				 "ValidationException: NumberOfBytes must be 1..1024");
 		goto end_call;
 	}
-	e = lk_resolve(kms, key_id, USE_CRYPTO, true, &k, st);
+	e = lk_resolve(kms, key_id, USE_CRYPTO, mode == LK_CREATE, &k, st);
+	if (e && mode == LK_READ && needs_default(key_id, e)) {
+		/* Not audited: the writing call that follows is. */
+		call.no_audit = true;
+		*retry = true;
+		goto end_call;
+	}
 	if (e)
 		goto end_call;
 	lk_key_arn(k, call.arn, sizeof(call.arn));
@@ -135,6 +180,23 @@ end_call:
 	return e;
 }
 
+static aur_kerr l_generate(struct aur_kms *kms, const char *key_id, const struct aur_enc_ctx *ctx,
+			   size_t nbytes, struct aur_secret **plaintext, struct aur_blob *wrapped,
+			   char *out_arn, struct aur_kms_status *st)
+{
+	bool retry;
+	aur_kerr e;
+
+	if (!key_id || !*key_id)
+		key_id = AUR_DEFAULT_ALIAS;
+	e = generate_once(kms, key_id, ctx, nbytes, plaintext, wrapped, out_arn, LK_READ,
+			  &retry, st);
+	if (retry)
+		e = generate_once(kms, key_id, ctx, nbytes, plaintext, wrapped, out_arn,
+				  LK_CREATE, &retry, st);
+	return e;
+}
+
 static aur_kerr l_decrypt(struct aur_kms *kms, const char *key_id, const struct aur_enc_ctx *ctx,
 			  const struct aur_blob *wrapped, struct aur_secret **plaintext,
 			  char *out_arn, struct aur_kms_status *st)
@@ -144,7 +206,7 @@ static aur_kerr l_decrypt(struct aur_kms *kms, const char *key_id, const struct 
 	aur_kerr e;
 
 	*plaintext = NULL;
-	e = lk_call_begin(&call, kms, "Decrypt", key_id, st);
+	e = lk_call_begin(&call, kms, "Decrypt", key_id, LK_READ, st);
 	call.rec.ctx = ctx;
 	if (e)
 		goto end_call;
@@ -173,7 +235,10 @@ static aur_kerr l_reencrypt(struct aur_kms *kms, const char *src_key_id,
 	struct lk_call call;
 	aur_kerr e;
 
-	e = lk_call_begin(&call, kms, "ReEncrypt", src_key_id, st);
+	/* Only a destination that is the default CMK may create it (and write). */
+	enum lk_mode mode = needs_default(dst_key_id, AUR_KMS_E_NOT_FOUND) ? LK_CREATE : LK_READ;
+
+	e = lk_call_begin(&call, kms, "ReEncrypt", src_key_id, mode, st);
 	call.rec.ctx = src_ctx;
 	call.rec.dst_ctx = dst_ctx;
 	call.rec.dst_key_arn = darn;
@@ -184,7 +249,7 @@ static aur_kerr l_reencrypt(struct aur_kms *kms, const char *src_key_id,
 		lk_key_arn(k, call.arn, sizeof(call.arn));
 	if (e)
 		goto free_plaintext;
-	e = lk_resolve(kms, dst_key_id ? dst_key_id : "", USE_CRYPTO, true, &dk, st);
+	e = lk_resolve(kms, dst_key_id ? dst_key_id : "", USE_CRYPTO, mode == LK_CREATE, &dk, st);
 	if (e)
 		goto free_plaintext;
 	lk_key_arn(dk, darn, sizeof(darn));
@@ -236,7 +301,6 @@ int aur_kms_local_new(const struct aur_kms_local_opts *o, struct aur_kms **out,
 	struct aur_kms *kms;
 	struct local_priv *p;
 	struct stat sb;
-	int r;
 
 	*out = NULL;
 	aur_kms_ok(st);
@@ -268,13 +332,9 @@ int aur_kms_local_new(const struct aur_kms_local_opts *o, struct aur_kms **out,
 		l_destroy(kms);
 		return -ENAMETOOLONG;
 	}
-	r = aur_mkdir_p(p->dir, 0700);
-	if (r || stat(p->dir, &sb) || !S_ISDIR(sb.st_mode)) {
-		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "keystore %s: %s", p->dir, strerror(r ? -r : ENOTDIR));
-		l_destroy(kms);
-		return r ? r : -ENOTDIR;
-	}
-	if ((sb.st_mode & 077) || sb.st_uid != geteuid()) {
+	/* Nothing is created here: a writing call creates the keystore. */
+	if (stat(p->dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    ((sb.st_mode & 077) || sb.st_uid != geteuid())) {
 		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0,
 		     "keystore %s must be owned by uid %u with mode 0700 (is %04o)",
 		     p->dir, (unsigned)geteuid(), (unsigned)(sb.st_mode & 07777));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
@@ -13,18 +14,13 @@
 
 /*
  * A key that is not in the keystore is NotFoundException (definitive: the
- * watching agent makes volumes terminal on it) only when the keystore file
- * exists.  Without keystore.json the keystore was never initialised here or
- * its filesystem is not mounted: that is the KMS being unavailable, never a
- * revocation.
+ * watching agent acts on it) only when the keystore file exists.  Without
+ * keystore.json the keystore was never initialised here or its filesystem
+ * is not mounted: a configuration problem, never a deleted key.
  */
 aur_kerr lk_not_found_code(struct local_priv *p)
 {
-	if (!p->ks_missing)
-		return AUR_KMS_E_NOT_FOUND;
-	aur_warn("keystore %s has no keystore.json (not initialised, or its filesystem is not mounted): treating the KMS as unavailable",
-		 p->dir);
-	return AUR_KMS_E_UNAVAILABLE;
+	return p->ks_missing ? AUR_KMS_E_CONFIG : AUR_KMS_E_NOT_FOUND;
 }
 
 int64_t lk_now(struct local_priv *p)
@@ -330,41 +326,127 @@ static char *ks_serialise(const struct ks *ks)
 /* ------------------------------------------------------------------ */
 /* Session: lock, load, lazy maintenance, save                        */
 
-int lk_ks_begin(struct local_priv *p, struct aur_kms_status *st)
+/* The keystore directory: ours, mode 0700 (checked before anything is read from it). */
+static aur_kerr missing_keystore(struct local_priv *p, bool no_dir, struct aur_kms_status *st);
+
+static aur_kerr check_dir(struct local_priv *p, struct aur_kms_status *st)
+{
+	struct stat sb;
+	int r;
+
+	if (stat(p->dir, &sb)) {
+		r = errno;
+		if (r == ENOENT)
+			return missing_keystore(p, true, st);
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "keystore %s: %s", p->dir, strerror(r));
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return aur_kms_fail(st, AUR_KMS_E_CONFIG, 0, "keystore %s is not a directory", p->dir);
+	if ((sb.st_mode & 077) || sb.st_uid != geteuid())
+		return aur_kms_fail(st, AUR_KMS_E_CONFIG, 0,
+				    "keystore %s must be owned by uid %u with mode 0700 (is %04o)",
+				    p->dir, (unsigned)geteuid(), (unsigned)(sb.st_mode & 07777));
+	return AUR_KMS_OK;
+}
+
+static aur_kerr missing_keystore(struct local_priv *p, bool no_dir, struct aur_kms_status *st)
+{
+	if (no_dir)
+		return aur_kms_fail(st, AUR_KMS_E_CONFIG, 0,
+				    "the keystore at %s does not exist (not initialised on this host, or its filesystem is not mounted)",
+				    p->dir);
+	return aur_kms_fail(st, AUR_KMS_E_CONFIG, 0,
+			    "the keystore at %s is empty: no keystore.json (not initialised on this host, or its filesystem is not mounted)",
+			    p->dir);
+}
+
+/*
+ * The lock: exclusive on .lock (created) to write; shared on an existing
+ * .lock opened read-only to read, none when there is no .lock (nothing has
+ * ever written here; keystore.json is replaced by rename, so a reader sees
+ * the old file or the new one, never a mix).
+ */
+static aur_kerr take_lock(struct local_priv *p, enum lk_mode mode, struct aur_kms_status *st)
+{
+	int r;
+
+	if (mode == LK_READ)
+		p->lock_fd = open(p->lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	else
+		p->lock_fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (p->lock_fd < 0) {
+		r = errno;
+		if (mode == LK_READ && r == ENOENT)
+			return AUR_KMS_OK;
+		return aur_kms_fail(st, r == EROFS ? AUR_KMS_E_CONFIG : AUR_KMS_E_INTERNAL, 0,
+				    "%s: %s%s", p->lock, strerror(r),
+				    r == EROFS ? " (the keystore is read-only: this call changes it)" : "");
+	}
+	if (flock(p->lock_fd, mode == LK_READ ? LOCK_SH : LOCK_EX) != 0) {
+		r = errno;
+		close(p->lock_fd);
+		p->lock_fd = -1;
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "lock %s: %s", p->lock, strerror(r));
+	}
+	return AUR_KMS_OK;
+}
+
+aur_kerr lk_ks_begin(struct local_priv *p, enum lk_mode mode, struct aur_kms_status *st)
 {
 	char *text = NULL;
 	size_t len = 0;
 	char err[256];
 	int64_t now = lk_now(p);
+	struct stat sb;
+	aur_kerr e;
 	size_t i, j;
 	int r;
 
-	p->lock_fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (p->lock_fd < 0)
-		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: %s", p->lock, strerror(errno)), -errno;
-	if (flock(p->lock_fd, LOCK_EX) != 0) {
-		r = -errno;
-		close(p->lock_fd);
-		p->lock_fd = -1;
-		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "lock %s: %s", p->lock, strerror(-r)), r;
+	memset(&p->ks, 0, sizeof(p->ks));
+	p->writing = false;
+	p->ks_missing = false;
+	p->maint_due = false;
+	if (mode == LK_CREATE) {
+		r = aur_mkdir_p(p->dir, 0700);
+		if (r)
+			return aur_kms_fail(st, r == -EROFS ? AUR_KMS_E_CONFIG : AUR_KMS_E_INTERNAL, 0,
+					    "keystore %s: %s", p->dir, strerror(-r));
 	}
+	e = check_dir(p, st);
+	if (e)
+		return e;
+	/* Nothing to read, nothing to lock: say so before creating .lock. */
+	if (mode != LK_CREATE && stat(p->file, &sb) && errno == ENOENT) {
+		p->ks_missing = true;
+		return missing_keystore(p, false, st);
+	}
+	e = take_lock(p, mode, st);
+	if (e)
+		return e;
+	p->writing = mode != LK_READ;
 	r = aur_read_file(p->file, AUR_KEYSTORE_MAX_SIZE, &text, &len);
-	p->ks_missing = r == -ENOENT;
 	if (r == -ENOENT) {
-		memset(&p->ks, 0, sizeof(p->ks));
-		return 0;
+		p->ks_missing = true;
+		if (mode == LK_CREATE)
+			return AUR_KMS_OK;
+		e = missing_keystore(p, false, st);
+		goto unlock;
 	}
 	if (r) {
-		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: %s", p->file, strerror(-r));
+		e = aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: %s", p->file, strerror(-r));
 		goto unlock;
 	}
 	r = lk_ks_parse(&p->ks, text, len, err, sizeof(err));
 	free(text);
 	if (r) {
-		aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: %s", p->file, err);
+		e = aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "%s: %s", p->file, err);
 		goto unlock;
 	}
-	/* Lazy maintenance: deletions that came due, automatic rotation. */
+	/*
+	 * Lazy maintenance: deletions that came due (in memory for a read, so
+	 * that a deleted key is answered as deleted), automatic rotation (by
+	 * writing calls only: a read never changes the keystore).
+	 */
 	for (i = 0; i < p->ks.nkeys; i++) {
 		struct lkey *k = &p->ks.keys[i];
 
@@ -374,27 +456,35 @@ int lk_ks_begin(struct local_priv *p, struct aur_kms_status *st)
 			for (j = 0; j < p->ks.nalias; j++)
 				if (!strcmp(p->ks.alias[j].key_id, k->id))
 					p->ks.alias[j].deleted = true;
-			aur_info("CMK %s deleted: its deletion date has passed", k->id);
+			if (p->writing)
+				aur_info("CMK %s deleted: its deletion date has passed", k->id);
+			else
+				p->maint_due = true;
 		} else if (k->rot_enabled && k->state == AUR_KEY_ENABLED &&
 			   now >= k->last_rotation + (int64_t)(k->rot_period ? k->rot_period : 365) * DAY) {
-			if (!lk_mat_new(p, k, st)) {
+			if (!p->writing)
+				p->maint_due = true;
+			else if (!lk_mat_new(p, k, st)) {
 				k->last_rotation = now;
 				p->ks.dirty = true;
 			}
 		}
 	}
-	return 0;
+	return AUR_KMS_OK;
 unlock:
-	close(p->lock_fd);
+	lk_ks_free(&p->ks);
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
 	p->lock_fd = -1;
-	return r;
+	p->writing = false;
+	return e;
 }
 
 int lk_ks_end(struct local_priv *p, struct aur_kms_status *st)
 {
 	int r = 0;
 
-	if (p->ks.dirty) {
+	if (p->ks.dirty && p->writing) {
 		char *s = ks_serialise(&p->ks);
 
 		r = s ? aur_write_file_atomic(p->file, s, strlen(s), 0600) : -ENOMEM;
@@ -406,6 +496,24 @@ int lk_ks_end(struct local_priv *p, struct aur_kms_status *st)
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);
 	p->lock_fd = -1;
+	p->writing = false;
 	return r;
 }
 
+
+void lk_ks_maintain(struct local_priv *p)
+{
+	struct aur_kms_status st;
+
+	if (!p->maint_due)
+		return;
+	p->maint_due = false;
+	/* A read-only keystore (EROFS) or one we may not write: nothing to do. */
+	if (access(p->file, W_OK) || access(p->dir, W_OK))
+		return;
+	aur_kms_ok(&st);
+	if (lk_ks_begin(p, LK_WRITE, &st) == AUR_KMS_OK)
+		lk_ks_end(p, &st);
+	if (st.code)
+		aur_warn("keystore maintenance: %s", st.message);
+}
