@@ -65,13 +65,21 @@ static const struct {
 	{ "ServiceUnavailable", AUR_KMS_E_UNAVAILABLE },
 	/*
 	 * An authentication failure is the caller's credentials, not the
-	 * CMK: never a revocation of the key.
+	 * CMK: never a revocation of the key, never a verdict.
 	 */
-	{ "UnrecognizedClientException", AUR_KMS_E_UNAVAILABLE },
-	{ "InvalidSignatureException", AUR_KMS_E_UNAVAILABLE },
-	{ "ExpiredTokenException", AUR_KMS_E_UNAVAILABLE },
-	{ "IncompleteSignature", AUR_KMS_E_UNAVAILABLE },
-	{ "MissingAuthenticationToken", AUR_KMS_E_UNAVAILABLE },
+	{ "UnrecognizedClientException", AUR_KMS_E_CREDENTIALS },
+	{ "InvalidSignatureException", AUR_KMS_E_CREDENTIALS },
+	{ "SignatureDoesNotMatch", AUR_KMS_E_CREDENTIALS },
+	{ "InvalidClientTokenId", AUR_KMS_E_CREDENTIALS },
+	{ "InvalidAccessKeyId", AUR_KMS_E_CREDENTIALS },
+	{ "ExpiredTokenException", AUR_KMS_E_CREDENTIALS },
+	{ "ExpiredToken", AUR_KMS_E_CREDENTIALS },
+	{ "RequestExpired", AUR_KMS_E_CREDENTIALS },
+	{ "IncompleteSignature", AUR_KMS_E_CREDENTIALS },
+	{ "IncompleteSignatureException", AUR_KMS_E_CREDENTIALS },
+	{ "MissingAuthenticationToken", AUR_KMS_E_CREDENTIALS },
+	{ "MissingAuthenticationTokenException", AUR_KMS_E_CREDENTIALS },
+	{ "AuthFailure", AUR_KMS_E_CREDENTIALS },
 };
 
 enum aur_kms_err aur_kms_err_from_type(const char *aws_type)

@@ -83,7 +83,7 @@ def verify_sigv4(method, path, headers, body):
 def reply(sock, status, body, ctype="application/x-amz-json-1.1", extra=""):
     if isinstance(body, str):
         body = body.encode()
-    reason = {200: "OK", 400: "Bad Request", 429: "Too Many Requests",
+    reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests",
               500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "X")
     head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n")
@@ -216,6 +216,12 @@ class Handler(socketserver.BaseRequestHandler):
             s.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
         elif name == "e400html":
             reply(s, 400, "<html>bad</html>", ctype="text/html")
+        elif name == "e403html":
+            reply(s, 403, "<html>Forbidden</html>", ctype="text/html")
+        elif name == "xml403":
+            reply(s, 403, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch"
+                  "</Code><Message>The request signature we calculated does not match the signature "
+                  "you provided.</Message></Error>", ctype="application/xml")
         elif name == "deepjson":
             reply(s, 200, "[" * 5000 + "]" * 5000)
         elif name == "shortkey":
@@ -257,7 +263,11 @@ CASES = [
     ("type.com.amazonaws.kms~DisabledException", "generate", "DisabledException", 1, 0, 1, 1),
     ("type.com.amazon.coral.service~AccessDeniedException", "describe", "AccessDeniedException", 1, 0, 1, 1),
     ("type.ValidationException", "describe", "ValidationException", 0, 0, 1, 1),
-    ("type.ExpiredTokenException", "describe", "ServiceUnavailable", 0, 1, 4, 4),
+    ("type.ExpiredTokenException", "describe", "CredentialsError", 0, 0, 1, 1),
+    ("type.UnrecognizedClientException", "describe", "CredentialsError", 0, 0, 1, 1),
+    ("type.InvalidSignatureException", "decrypt", "CredentialsError", 0, 0, 1, 1),
+    ("xml403", "describe", "CredentialsError", 0, 0, 1, 1),
+    ("e403html", "decrypt", "CredentialsError", 0, 0, 1, 1),
     ("type.SomethingNewException", "describe", "ProtocolError", 0, 1, 1, 1),
     ("typehdr", "describe", "NotFoundException", 1, 0, 1, 1),
     ("garbage", "describe", "ProtocolError", 0, 1, 1, 1),

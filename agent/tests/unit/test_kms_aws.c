@@ -104,9 +104,48 @@ static void test_classify(void)
 	ok(classify(500, NULL, "{\"__type\":\"AccessDeniedException\"}", &st) == AUR_KMS_E_UNAVAILABLE &&
 	   classify(503, NULL, "{\"__type\":\"DisabledException\"}", &st) == AUR_KMS_E_UNAVAILABLE,
 	   "5xx is never definitive, whatever the type says");
-	ok(classify(403, NULL, "<html>Forbidden</html>", &st) == AUR_KMS_E_PROTOCOL &&
+	ok(classify(400, NULL, "<html>Bad</html>", &st) == AUR_KMS_E_PROTOCOL &&
 	   classify(400, NULL, "{}", &st) == AUR_KMS_E_PROTOCOL,
-	   "4xx without an error type: protocol error, not a revocation");
+	   "4xx (not 401/403) without an error type: protocol error, not a revocation");
+	{
+		static const char *const types[] = {
+			"SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException",
+			"IncompleteSignature", "MissingAuthenticationToken",
+			"InvalidSignatureException", "ExpiredTokenException",
+			"com.amazon.coral.service#UnrecognizedClientException",
+		};
+		char body[200];
+		int good = 0;
+
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			enum aur_kms_err e;
+
+			snprintf(body, sizeof(body), "{\"__type\":\"%s\",\"message\":\"m\"}", types[i]);
+			e = classify(400, NULL, body, &st);
+			if (e == AUR_KMS_E_CREDENTIALS && !aur_kms_err_is_definitive(e) &&
+			    strstr(st.message, "credentials") && strstr(st.message, "not an answer about the CMK"))
+				good++;
+			else
+				printf("# %s: %s\n", types[i], st.message);
+		}
+		ok(good == (int)(sizeof(types) / sizeof(types[0])),
+		   "JSON credential error types: CredentialsError, not definitive, message says credentials, not the CMK");
+	}
+	ok(classify(403, NULL, "<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code>"
+		    "<Message>The request signature we calculated does not match</Message></Error>", &st) ==
+	   AUR_KMS_E_CREDENTIALS && strstr(st.message, "SignatureDoesNotMatch") &&
+	   strstr(st.message, "calculated"),
+	   "XML 403 <Error><Code>SignatureDoesNotMatch</Code>: CredentialsError naming the code");
+	ok(classify(400, NULL, "<ErrorResponse><Error><Code>InvalidClientTokenId</Code></Error></ErrorResponse>",
+		    &st) == AUR_KMS_E_CREDENTIALS, "XML InvalidClientTokenId (HTTP 400): CredentialsError");
+	ok(classify(403, NULL, "<html>Forbidden</html>", &st) == AUR_KMS_E_CREDENTIALS &&
+	   classify(401, NULL, "", &st) == AUR_KMS_E_CREDENTIALS &&
+	   classify(403, NULL, "<Error><Code>AccessDenied</Code></Error>", &st) == AUR_KMS_E_CREDENTIALS &&
+	   classify(403, "UnrecognizedClientException:http://x/", "", &st) == AUR_KMS_E_CREDENTIALS,
+	   "any 401/403 without a JSON __type (HTML, empty, XML AccessDenied, header type): CredentialsError");
+	ok(classify(400, NULL, "{\"__type\":\"AccessDeniedException\"}", &st) == AUR_KMS_E_ACCESS_DENIED &&
+	   classify(400, NULL, "<Error><Code>NotFoundException</Code></Error>", &st) == AUR_KMS_E_NOT_FOUND,
+	   "KMS's own JSON AccessDeniedException stays AccessDenied; an XML KMS type is still mapped");
 	ok(classify(400, "NotFoundException:http://internal.amazon.com/", "{}", &st) ==
 	   AUR_KMS_E_NOT_FOUND, "type from the x-amzn-ErrorType header");
 	ok(classify(400, NULL, "{\"__type\":\"Odd\\u0001Type\",\"message\":\"a\\nb\"}", &st) ==
@@ -349,7 +388,7 @@ int main(void)
 {
 	char dir[] = "/tmp/aur-test-kms-aws-XXXXXX";
 
-	printf("1..41\n");
+	printf("1..46\n");
 	if (!mkdtemp(dir)) {
 		printf("not ok 1 - mkdtemp\n");
 		return 1;
@@ -362,7 +401,7 @@ int main(void)
 	test_creds(dir);
 	test_create();
 	rmdir(dir);
-	if (n != 41)
-		printf("# ran %d tests, planned 41\n", n);
-	return failed || n != 41 ? 1 : 0;
+	if (n != 46)
+		printf("# ran %d tests, planned 46\n", n);
+	return failed || n != 46 ? 1 : 0;
 }

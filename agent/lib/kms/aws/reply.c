@@ -38,6 +38,43 @@ static bool type_is_transient(enum aur_kms_err e)
 	return e == AUR_KMS_E_THROTTLED || e == AUR_KMS_E_UNAVAILABLE;
 }
 
+/*
+ * The text of the first <@tag>...</@tag> of an XML error body (the form
+ * S3-style front ends and IAM layers answer in:
+ * <Error><Code>SignatureDoesNotMatch</Code><Message>...</Message></Error>),
+ * sanitised into @dst; false when there is none.
+ */
+static bool xml_member(const char *body, size_t len, const char *tag, char *dst, size_t dlen)
+{
+	char open[32], close[32];
+	size_t ol, cl, i;
+
+	ol = (size_t)snprintf(open, sizeof(open), "<%s>", tag);
+	cl = (size_t)snprintf(close, sizeof(close), "</%s>", tag);
+	for (i = 0; i + ol <= len; i++) {
+		size_t j;
+
+		if (memcmp(body + i, open, ol))
+			continue;
+		for (j = i + ol; j + cl <= len; j++)
+			if (!memcmp(body + j, close, cl)) {
+				sanitize(dst, dlen, body + i + ol, j - i - ol);
+				return dst[0] != 0;
+			}
+		return false;
+	}
+	return false;
+}
+
+static bool looks_xml(const char *body, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+		i++;
+	return i < len && body[i] == '<';
+}
+
 enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 					 const char *error_type,
 					 const char *body, size_t len,
@@ -50,7 +87,7 @@ enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 	enum aur_kms_err code;
 	char type[128] = "", msg[160] = "";
 	const char *bare;
-	bool parsed = false;
+	bool parsed = false, json_type;
 	size_t end;
 
 	*json = NULL;
@@ -108,8 +145,27 @@ enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 				 (size_t)json_object_get_string_len(v));
 		json_object_put(o);
 	}
+	json_type = type[0] != 0;
+	if (!type[0] && !parsed && looks_xml(body, len)) {
+		xml_member(body, len, "Code", type, sizeof(type));
+		xml_member(body, len, "Message", msg, sizeof(msg));
+	}
 	if (!type[0] && error_type && error_type[0])	/* "Type:http://..." */
 		sanitize(type, sizeof(type), error_type, strcspn(error_type, ":"));
+
+	/*
+	 * Refused credentials: an authentication error type, or any 401/403
+	 * that is not a KMS JSON error (an XML denial from a front end, an
+	 * empty or HTML body).  That is about the caller's credentials, never
+	 * about the CMK: not definitive, never a verdict.
+	 */
+	if ((type[0] && aur_kms_err_from_type(type) == AUR_KMS_E_CREDENTIALS) ||
+	    (!json_type && (http_status == 401 || http_status == 403)))
+		return aur_kms_fail(st, AUR_KMS_E_CREDENTIALS, http_status,
+				    "the KMS refused the request's credentials (%s%s%s, HTTP %ld): "
+				    "a credentials problem, not an answer about the CMK",
+				    type[0] ? type : "no error type", msg[0] ? ": " : "", msg,
+				    http_status);
 
 	if (type[0]) {
 		code = aur_kms_err_from_type(type);
