@@ -206,6 +206,27 @@ int aur_config_load(struct aur_config *cfg, const char *path, char *err, size_t 
 	int r;
 
 	aur_config_defaults(cfg);
+	/*
+	 * AWS_REGION, else AWS_DEFAULT_REGION, is the region when the file
+	 * has no `region` line (as for the AWS CLI and SDKs); the file wins.
+	 */
+	{
+		const char *names[] = { "AWS_REGION", "AWS_DEFAULT_REGION" };
+
+		for (size_t i = 0; i < 2; i++) {
+			const char *reg = getenv(names[i]);
+
+			if (!reg || !*reg)
+				continue;
+			if (!aur_region_valid(reg)) {
+				snprintf(err, errlen, "%s: bad region (lower-case letters, digits and '-')",
+					 names[i]);
+				return -EINVAL;
+			}
+			aur_strcpy(cfg->region, sizeof(cfg->region), reg);
+			break;
+		}
+	}
 	if (!path || !*path)
 		path = (env && *env) ? env : NULL;
 	if (!path) {

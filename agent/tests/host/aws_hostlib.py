@@ -21,7 +21,7 @@ CFLAGS = ["-std=gnu11", "-g", "-Wall", "-Wextra", "-Werror", "-Wformat=2",
 SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
        "-fno-sanitize-recover=undefined"]
 PROVIDER_SRCS = ["kms/aws/client.c", "kms/aws/reply.c", "kms/aws/aws_config.c",
-                 "kms/aws/http.c", "kms/aws/sigv4.c", "kms/aws/aws_creds.c",
+                 "kms/aws/http.c", "kms/aws/sigv4.c", "kms/aws/aws_creds.c", "kms/aws/imds.c",
                  "util/secmem.c", "util/base64.c", "kms/kms.c", "kms/arn.c"]
 
 # Test traffic stays on loopback: never through a proxy from the environment.

@@ -326,9 +326,90 @@ static void test_creds(const char *dir)
 	aur_aws_creds_clear(&c);
 	clear_env();
 	setenv("HOME", dir, 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	ok(aur_aws_creds_load(&c, NULL, NULL, err, sizeof(err)) == -ENOENT,
-	   "no ~/.aws/credentials: -ENOENT");
+	   "no ~/.aws/credentials, instance metadata disabled: -ENOENT");
 	unlink(path);
+
+	/* The shared config file: [profile x] / [default] static keys, after the credentials file. */
+	snprintf(path, sizeof(path), "%s/config", dir);
+	write_file(path, "[default]\nregion = eu-west-1\naws_access_key_id = AKICFGDEF\n"
+		   "aws_secret_access_key = cfgsecret\n[ops]\naws_access_key_id = AKINOTAPROFILE\n"
+		   "aws_secret_access_key = x\n[profile ops]\naws_access_key_id = AKICFGOPS\n"
+		   "aws_secret_access_key = opssecret\n[profile nokeys]\nregion = us-east-1\n");
+	setenv("AWS_CONFIG_FILE", path, 1);
+	ok(aur_aws_creds_load(&c, NULL, NULL, err, sizeof(err)) == 0 &&
+	   !strcmp(c.access_key, "AKICFGDEF") && !strcmp(c.source, "config:default"),
+	   "shared config file [default] when there is no credentials file");
+	aur_aws_creds_clear(&c);
+	setenv("AWS_PROFILE", "ops", 1);
+	ok(aur_aws_creds_load(&c, NULL, NULL, err, sizeof(err)) == 0 &&
+	   !strcmp(c.access_key, "AKICFGOPS"),
+	   "shared config file: [profile ops], not [ops]");
+	aur_aws_creds_clear(&c);
+	ok(aur_aws_creds_load(&c, "nokeys", NULL, err, sizeof(err)) == -ENOENT,
+	   "a config profile without static keys: none found");
+	unlink(path);
+	clear_env();
+}
+
+static void test_imds_parse(void)
+{
+	struct aur_aws_creds c;
+	char err[256];
+	const char *good = "{\"Code\":\"Success\",\"LastUpdated\":\"2026-12-03T12:00:00Z\","
+			   "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIAIMDS\","
+			   "\"SecretAccessKey\":\"imds/secret\",\"Token\":\"tok==\","
+			   "\"Expiration\":\"2026-12-03T18:00:00Z\"}";
+
+	ok(aur_aws_imds_parse(good, strlen(good), &c, err, sizeof(err)) == 0 &&
+	   !strcmp(c.access_key, "ASIAIMDS") && c.secret_key->len == 11 &&
+	   !memcmp(c.secret_key->data, "imds/secret", 11) && c.session_token &&
+	   !strcmp((char *)c.session_token->data, "tok==") && c.expiration == 1796320800,
+	   "IMDS role credentials JSON: keys, token and Expiration");
+	aur_aws_creds_clear(&c);
+	ok(aur_aws_imds_parse("{\"Code\":\"Failure\"}", 18, &c, err, sizeof(err)) == -EINVAL &&
+	   aur_aws_imds_parse("{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"Token\":\"t\","
+			      "\"Expiration\":\"tomorrow\"}", 72, &c, err, sizeof(err)) == -EINVAL &&
+	   aur_aws_imds_parse("{\"AccessKeyId\":\"A\"}", 18, &c, err, sizeof(err)) == -EINVAL &&
+	   aur_aws_imds_parse("[1]", 3, &c, err, sizeof(err)) == -EINVAL &&
+	   aur_aws_imds_parse("{", 1, &c, err, sizeof(err)) == -EINVAL && !strstr(err, "secret"),
+	   "IMDS credentials: Code not Success, bad Expiration, missing keys, not an object refused");
+}
+
+static void test_route(void)
+{
+	char reg[AUR_REGION_MAX], ep[512];
+
+	ok(aur_kms_aws_route("us-east-1", NULL,
+			     "arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+			     reg, sizeof(reg), ep, sizeof(ep)) == 0 && !strcmp(reg, "eu-central-1") &&
+	   !strcmp(ep, "https://kms.eu-central-1.amazonaws.com/"),
+	   "a key ARN routes to its region: endpoint and signing region");
+	ok(aur_kms_aws_route("us-east-1", NULL, "alias/x", reg, sizeof(reg), ep, sizeof(ep)) == 0 &&
+	   !strcmp(reg, "us-east-1") && !strcmp(ep, "https://kms.us-east-1.amazonaws.com/") &&
+	   aur_kms_aws_route("us-east-1", NULL, NULL, reg, sizeof(reg), ep, sizeof(ep)) == 0 &&
+	   !strcmp(reg, "us-east-1"),
+	   "an alias or no key id: the configured region");
+	ok(aur_kms_aws_route("us-east-1", NULL, "arn:aws-cn:kms:cn-north-1:111122223333:alias/a",
+			     reg, sizeof(reg), ep, sizeof(ep)) == 0 &&
+	   !strcmp(ep, "https://kms.cn-north-1.amazonaws.com.cn/") &&
+	   aur_kms_aws_route("us-east-1", NULL, "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/k",
+			     reg, sizeof(reg), ep, sizeof(ep)) == 0 &&
+	   !strcmp(ep, "https://kms.us-gov-west-1.amazonaws.com/") &&
+	   aur_kms_aws_route("cn-northwest-1", NULL, "k", reg, sizeof(reg), ep, sizeof(ep)) == 0 &&
+	   !strcmp(ep, "https://kms.cn-northwest-1.amazonaws.com.cn/"),
+	   "partitions: aws-cn and aws-us-gov endpoint domains");
+	ok(aur_kms_aws_route("us-east-1", "http://127.0.0.1:4566/",
+			     "arn:aws:kms:ap-south-1:111122223333:key/k", reg, sizeof(reg), ep,
+			     sizeof(ep)) == 0 && !strcmp(reg, "ap-south-1") &&
+	   !strcmp(ep, "http://127.0.0.1:4566/"),
+	   "a configured endpoint is kept, signed with the ARN's region");
+	ok(aur_kms_aws_route("us-east-1", NULL, "arn:aws-moon:kms:m-1:111122223333:key/k",
+			     reg, sizeof(reg), ep, sizeof(ep)) == -ENOENT &&
+	   aur_kms_aws_route("us-east-1", NULL, "arn:aws:kms:EU_WEST:111122223333:key/k",
+			     reg, sizeof(reg), ep, sizeof(ep)) == -EINVAL,
+	   "unknown partition and malformed region refused");
 }
 
 static void test_create(void)
@@ -367,8 +448,19 @@ static void test_create(void)
 	aur_kms_aws_config_set(&c, "region", "us-east-1");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 	setenv("HOME", "/nonexistent-aurora-home", 1);
-	ok(aur_kms_aws_create(&k, &c, &st) == AUR_KMS_E_INVALID_ARG && !k &&
-	   !aur_kms_err_is_definitive(st.code), "no credentials: a configuration error, not definitive");
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	{
+		struct aur_kms_key_info info;
+
+		ok(aur_kms_aws_create(&k, &c, &st) == AUR_KMS_OK && k &&
+		   k->ops->describe_key(k, "alias/x", &info, &st) == AUR_KMS_E_CREDENTIALS &&
+		   !aur_kms_err_is_definitive(st.code) && aur_kms_aws_last_attempts(k) == 0 &&
+		   strstr(st.message, "no AWS credentials"),
+		   "no credentials: each call fails with CredentialsError, no request sent");
+		aur_kms_destroy(k);
+		k = NULL;
+	}
+	unsetenv("AWS_EC2_METADATA_DISABLED");
 	setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
 	memset(&ac, 0, sizeof(ac));
 	strcpy(ac.provider, "aws");
@@ -388,7 +480,7 @@ int main(void)
 {
 	char dir[] = "/tmp/aur-test-kms-aws-XXXXXX";
 
-	printf("1..46\n");
+	printf("1..56\n");
 	if (!mkdtemp(dir)) {
 		printf("not ok 1 - mkdtemp\n");
 		return 1;
@@ -398,10 +490,12 @@ int main(void)
 	test_plaintext();
 	test_metadata();
 	test_config();
+	test_imds_parse();
+	test_route();
 	test_creds(dir);
 	test_create();
 	rmdir(dir);
-	if (n != 46)
-		printf("# ran %d tests, planned 46\n", n);
-	return failed || n != 46 ? 1 : 0;
+	if (n != 56)
+		printf("# ran %d tests, planned 56\n", n);
+	return failed || n != 56 ? 1 : 0;
 }

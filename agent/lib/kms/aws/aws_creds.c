@@ -110,8 +110,12 @@ static struct aur_secret *slurp(const char *path, int *errp)
 	return buf;
 }
 
+/*
+ * The static keys of @profile in @path: the shared credentials file
+ * ([name]) or, @config, the shared config file ([profile name], [default]).
+ */
 static int load_file(struct aur_aws_creds *c, const char *path,
-		     const char *profile, char *err, size_t errlen)
+		     const char *profile, bool config, char *err, size_t errlen)
 {
 	struct aur_secret *buf;
 	char *line, *next, *ak = NULL, *sk = NULL, *tok = NULL;
@@ -146,6 +150,8 @@ static int load_file(struct aur_aws_creds *c, const char *path,
 			/* "[profile x]" is the config-file spelling; accept it. */
 			if (!strncmp(name, "profile ", 8) && strcmp(profile, name))
 				name = trim((char *)name + 8, &e2);
+			else if (config && strcmp(name, "default"))
+				name = "";	/* [x] alone is not a profile in the config file */
 			in = !strcmp(name, profile);
 			found |= in;
 			continue;
@@ -169,8 +175,9 @@ static int load_file(struct aur_aws_creds *c, const char *path,
 				tok = v;
 		}
 	}
-	if (!found) {
-		seterr(err, errlen, "no profile [%s] in the AWS credentials file",
+	if (!found || (config && !ak && !sk)) {
+		/* A config-file profile without static keys: look further. */
+		seterr(err, errlen, "no profile [%s] with keys in the AWS credentials or config file",
 		       profile);
 		ret = -ENOENT;
 	} else if (!ak || !sk || !*ak || !*sk) {
@@ -185,19 +192,31 @@ static int load_file(struct aur_aws_creds *c, const char *path,
 		else if (ret)
 			seterr(err, errlen, "cannot lock memory for the credentials%s", "");
 		else
-			snprintf(c->source, sizeof(c->source), "file:%.100s", profile);
+			snprintf(c->source, sizeof(c->source), "%s:%.100s",
+				 config ? "config" : "file", profile);
 	}
 	aur_secret_free(buf);
 	return ret;
 }
 
-int aur_aws_creds_load(struct aur_aws_creds *c, const char *profile,
-		       const char *file, char *err, size_t errlen)
+/* ~/<rel>, or -ENOENT without HOME. */
+static int home_path(char *path, size_t n, const char *rel)
+{
+	const char *home = getenv("HOME");
+
+	if (!home || !home[0])
+		return -ENOENT;
+	return snprintf(path, n, "%s/%s", home, rel) >= (int)n ? -ENAMETOOLONG : 0;
+}
+
+int aur_aws_creds_load_static(struct aur_aws_creds *c, const char *profile,
+			      const char *file, char *err, size_t errlen)
 {
 	const char *ak = getenv("AWS_ACCESS_KEY_ID");
 	const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
 	const char *tok = getenv("AWS_SESSION_TOKEN");
-	char path[4096];
+	const char *cfile = getenv("AWS_CONFIG_FILE");
+	char path[4096], cpath[4096];
 	int ret;
 
 	memset(c, 0, sizeof(*c));
@@ -222,19 +241,67 @@ int aur_aws_creds_load(struct aur_aws_creds *c, const char *profile,
 		profile = "default";
 	if (!(file && file[0]))
 		file = getenv("AWS_SHARED_CREDENTIALS_FILE");
-	if (!(file && file[0])) {
-		const char *home = getenv("HOME");
-
-		if (!home || !home[0]) {
-			seterr(err, errlen, "no AWS credentials in the environment "
-			       "and no HOME for ~/.aws/credentials%s", "");
-			return -ENOENT;
-		}
-		snprintf(path, sizeof(path), "%s/.aws/credentials", home);
+	if (!(file && file[0]) && !home_path(path, sizeof(path), ".aws/credentials"))
 		file = path;
+	ret = file && file[0] ? load_file(c, file, profile, false, err, errlen) : -ENOENT;
+	if (ret != -ENOENT)
+		goto done;
+	aur_aws_creds_clear(c);
+	if (!(cfile && cfile[0]) && !home_path(cpath, sizeof(cpath), ".aws/config"))
+		cfile = cpath;
+	if (cfile && cfile[0]) {
+		char e2[200] = "";
+
+		ret = load_file(c, cfile, profile, true, e2, sizeof(e2));
+		if (ret != -ENOENT)
+			seterr(err, errlen, "%s", e2);
 	}
-	ret = load_file(c, file, profile, err, errlen);
+	if (ret == -ENOENT)
+		seterr(err, errlen, "no AWS credentials for profile [%s] in the environment or the shared files",
+		       profile);
+done:
 	if (ret)
 		aur_aws_creds_clear(c);
 	return ret;
+}
+
+int aur_aws_creds_load(struct aur_aws_creds *c, const char *profile,
+		       const char *file, char *err, size_t errlen)
+{
+	char e2[200] = "";
+	int ret = aur_aws_creds_load_static(c, profile, file, err, errlen);
+
+	/* An explicit profile is that profile, never the instance's role. */
+	if (ret != -ENOENT || (profile && profile[0]))
+		return ret;
+	ret = aur_aws_imds_fetch(c, 1000, 3000, e2, sizeof(e2));
+	if (ret)
+		seterr(err, errlen, "no AWS credentials in the environment, the shared files or the instance metadata (%s)",
+		       e2);
+	return ret;
+}
+
+int aur_aws_creds_copy(struct aur_aws_creds *dst, const struct aur_aws_creds *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst->access_key, src->access_key, sizeof(dst->access_key));
+	memcpy(dst->source, src->source, sizeof(dst->source));
+	dst->expiration = src->expiration;
+	if (src->secret_key) {
+		dst->secret_key = aur_secret_alloc(src->secret_key->len);
+		if (!dst->secret_key)
+			return -ENOMEM;
+		memcpy(dst->secret_key->data, src->secret_key->data, src->secret_key->len);
+	}
+	if (src->session_token) {
+		dst->session_token = aur_secret_alloc(src->session_token->len + 1);
+		if (!dst->session_token) {
+			aur_aws_creds_clear(dst);
+			return -ENOMEM;
+		}
+		memcpy(dst->session_token->data, src->session_token->data,
+		       src->session_token->len + 1);
+		dst->session_token->len = src->session_token->len;
+	}
+	return 0;
 }

@@ -17,6 +17,7 @@
 #include <json-c/printbuf.h>
 
 #include "config/config.h"
+#include "kms/arn.h"
 #include "kms/aws/aws_creds.h"
 #include "kms/aws/http.h"
 #include "kms/aws/kms_aws.h"
@@ -24,10 +25,11 @@
 
 struct aws_priv {
 	struct aur_kms_aws_config cfg;
-	struct aur_aws_creds creds;
+	struct aur_aws_creds creds;	/* the last loaded (see load_creds) */
 	struct aur_http *http;
 	struct aur_url url;
-	char endpoint[512];
+	char endpoint[512];		/* the default region's endpoint */
+	bool endpoint_fixed;		/* configured: every region's requests go there */
 	unsigned int last_attempts;
 	pthread_mutex_t lock;
 };
@@ -96,6 +98,130 @@ static enum aur_kms_err http_kind(enum aur_http_result r)
 	}
 }
 
+/* Where one request goes and how it is signed: the key ARN's region. */
+struct route {
+	char region[AUR_REGION_MAX];
+	char endpoint[512];
+	struct aur_url url;
+};
+
+static bool valid_region(const char *r);
+
+/* The endpoint domain of an AWS partition; NULL for one we do not know. */
+static const char *partition_domain(const char *partition)
+{
+	if (!strcmp(partition, "aws") || !strcmp(partition, "aws-us-gov"))
+		return "amazonaws.com";
+	if (!strcmp(partition, "aws-cn"))
+		return "amazonaws.com.cn";
+	if (!strcmp(partition, "aws-iso"))
+		return "c2s.ic.gov";
+	if (!strcmp(partition, "aws-iso-b"))
+		return "sc2s.sgov.gov";
+	return NULL;
+}
+
+/* The partition a bare region name belongs to. */
+static const char *region_partition(const char *region)
+{
+	if (!strncmp(region, "cn-", 3))
+		return "aws-cn";
+	if (!strncmp(region, "us-gov-", 7))
+		return "aws-us-gov";
+	if (!strncmp(region, "us-isob-", 8))
+		return "aws-iso-b";
+	if (!strncmp(region, "us-iso-", 7))
+		return "aws-iso";
+	return "aws";
+}
+
+int aur_kms_aws_route(const char *default_region, const char *fixed_endpoint,
+		      const char *key_id, char *region, size_t rlen,
+		      char *endpoint, size_t elen)
+{
+	const char *part, *dom;
+	struct aur_arn a;
+
+	if (key_id && !strncmp(key_id, "arn:", 4)) {
+		if (aur_arn_parse(key_id, &a) != AUR_ARN_OK || !valid_region(a.region))
+			return -EINVAL;
+		if (snprintf(region, rlen, "%s", a.region) >= (int)rlen)
+			return -EINVAL;
+		part = a.partition;
+	} else {
+		if (snprintf(region, rlen, "%s", default_region) >= (int)rlen)
+			return -EINVAL;
+		part = region_partition(default_region);
+	}
+	if (fixed_endpoint && fixed_endpoint[0])
+		return snprintf(endpoint, elen, "%s", fixed_endpoint) >= (int)elen ? -EINVAL : 0;
+	dom = partition_domain(part);
+	if (!dom)
+		return -ENOENT;
+	return snprintf(endpoint, elen, "https://kms.%s.%s/", region, dom) >= (int)elen ?
+	       -EINVAL : 0;
+}
+
+static enum aur_kms_err route_for(struct aws_priv *p, const char *key_id, struct route *rt,
+				  struct aur_kms_status *st)
+{
+	int r = aur_kms_aws_route(p->cfg.region, p->endpoint_fixed ? p->endpoint : NULL, key_id,
+				  rt->region, sizeof(rt->region), rt->endpoint,
+				  sizeof(rt->endpoint));
+
+	if (r == -ENOENT)
+		return aur_kms_fail(st, AUR_KMS_E_CONFIG, 0,
+				    "%.200s: unknown AWS partition (aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b)",
+				    key_id);
+	if (r || aur_http_split_url(rt->endpoint, &rt->url))
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad key ARN or endpoint: %.200s",
+				    key_id ? key_id : rt->endpoint);
+	return AUR_KMS_OK;
+}
+
+/*
+ * The credentials for this call, reloaded from the chain (aws_creds.h):
+ * the environment and the shared files every time; instance credentials
+ * kept until AUR_AWS_CREDS_REFRESH_MARGIN before they expire.  Under
+ * p->lock.  Failure: AUR_KMS_E_CREDENTIALS (never a verdict).
+ */
+static enum aur_kms_err load_creds(struct aws_priv *p, struct aur_kms_status *st)
+{
+	struct aur_aws_creds n;
+	int64_t now = (int64_t)time(NULL);
+	char err[200] = "", e2[200] = "";
+	int r;
+
+	r = aur_aws_creds_load_static(&n, p->cfg.profile, p->cfg.credentials_file,
+				      err, sizeof(err));
+	if (!r) {
+		aur_aws_creds_clear(&p->creds);
+		p->creds = n;
+		return AUR_KMS_OK;
+	}
+	if (r != -ENOENT || p->cfg.profile[0]) {
+		aur_aws_creds_clear(&p->creds);
+		return aur_kms_fail(st, r == -ENOMEM ? AUR_KMS_E_INTERNAL : AUR_KMS_E_CREDENTIALS,
+				    0, "aws: %s", err);
+	}
+	if (p->creds.secret_key && p->creds.expiration &&
+	    now < p->creds.expiration - AUR_AWS_CREDS_REFRESH_MARGIN)
+		return AUR_KMS_OK;
+	r = aur_aws_imds_fetch(&n, 1000, p->cfg.connect_timeout_ms > 3000 ? 3000 :
+			       p->cfg.connect_timeout_ms + 1000, e2, sizeof(e2));
+	if (!r) {
+		aur_aws_creds_clear(&p->creds);
+		p->creds = n;
+		return AUR_KMS_OK;
+	}
+	/* Not refreshed, but not expired yet either: use them meanwhile. */
+	if (p->creds.secret_key && p->creds.expiration && now < p->creds.expiration)
+		return AUR_KMS_OK;
+	aur_aws_creds_clear(&p->creds);
+	return aur_kms_fail(st, r == -ENOMEM ? AUR_KMS_E_INTERNAL : AUR_KMS_E_CREDENTIALS, 0,
+			    "aws: no AWS credentials: %s; instance metadata: %s", err, e2);
+}
+
 /* One operation: sign, send, classify, retry.  *@reply on success. */
 /* Wipe and free a header line that carries a credential; *@h = NULL. */
 static void free_header(char **h)
@@ -107,7 +233,7 @@ static void free_header(char **h)
 	}
 }
 
-static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
+static enum aur_kms_err aws_call(struct aws_priv *p, const char *op, const struct route *rt,
 				 struct json_object *req, struct json_object **reply,
 				 struct aur_kms_status *st)
 {
@@ -125,20 +251,25 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
 	snprintf(target, sizeof(target), "TrentService.%s", op);
 	pthread_mutex_lock(&p->lock);
+	code = load_creds(p, st);
+	if (code) {
+		pthread_mutex_unlock(&p->lock);
+		return code;
+	}
 	for (attempt = 1;; attempt++) {
 		struct aur_sigv4_header sh[] = {
 			{ "Content-Type", "application/x-amz-json-1.1" },
 			{ "X-Amz-Target", target },
 		};
 		struct aur_sigv4_request rq = {
-			.method = "POST", .path = p->url.path, .query = p->url.query,
-			.host = p->url.host_header, .headers = sh, .n_headers = 2,
+			.method = "POST", .path = rt->url.path, .query = rt->url.query,
+			.host = rt->url.host_header, .headers = sh, .n_headers = 2,
 			.body = body, .body_len = blen,
 		};
 		const char *tok = p->creds.session_token ?
 				  (const char *)p->creds.session_token->data : NULL;
 		struct aur_sigv4_params sp = {
-			.region = p->cfg.region, .service = "kms",
+			.region = rt->region, .service = "kms",
 			.access_key = p->creds.access_key,
 			.secret_key = p->creds.secret_key->data,
 			.secret_len = p->creds.secret_key->len,
@@ -175,7 +306,7 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 		}
 		snprintf(h_auth, alen, "Authorization: %s", sr.authorization);
 		aur_sigv4_result_free(&sr);
-		snprintf(h_host, sizeof(h_host), "Host: %s", p->url.host_header);
+		snprintf(h_host, sizeof(h_host), "Host: %s", rt->url.host_header);
 		snprintf(h_date, sizeof(h_date), "X-Amz-Date: %s", amz_date);
 		snprintf(h_target, sizeof(h_target), "X-Amz-Target: %s", target);
 		hdrs[nh++] = h_host;
@@ -186,7 +317,7 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 			hdrs[nh++] = h_token;
 		hdrs[nh++] = h_auth;
 
-		hr = aur_http_post(p->http, p->endpoint, hdrs, nh, body, blen,
+		hr = aur_http_post(p->http, rt->endpoint, hdrs, nh, body, blen,
 				   &resp, herr, sizeof(herr));
 		free_header(&h_auth);
 		free_header(&h_token);
@@ -208,6 +339,17 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op,
 		sleep_ms(delay);
 	}
 	p->last_attempts = attempt;
+	if (code == AUR_KMS_E_CREDENTIALS) {
+		/* Say whose credentials; refetch instance credentials next time. */
+		if (st) {
+			size_t l = strlen(st->message);
+
+			snprintf(st->message + l, sizeof(st->message) - l,
+				 " [credentials from %s]", p->creds.source);
+		}
+		if (p->creds.expiration)
+			p->creds.expiration = 1;
+	}
 	pthread_mutex_unlock(&p->lock);
 	if (code != AUR_KMS_OK && st && attempt > 1) {
 		size_t l = strlen(st->message);
@@ -268,15 +410,23 @@ static struct json_object *request(const char *name, const char *key_id)
 	return req;
 }
 
-/* Send @req (consumed; NULL: out of memory) as operation @op. */
-static enum aur_kms_err exchange(struct aur_kms *kms, const char *op, struct json_object *req,
-				 struct json_object **reply, struct aur_kms_status *st)
+/*
+ * Send @req (consumed; NULL: out of memory) as operation @op, to the region
+ * of @route_key (a key ARN's region; else the configured region).
+ */
+static enum aur_kms_err exchange(struct aur_kms *kms, const char *op, const char *route_key,
+				 struct json_object *req, struct json_object **reply,
+				 struct aur_kms_status *st)
 {
+	struct route rt;
 	enum aur_kms_err e;
 
+	*reply = NULL;
 	if (!req)
 		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
-	e = aws_call(priv_of(kms), op, req, reply, st);
+	e = route_for(priv_of(kms), route_key, &rt, st);
+	if (!e)
+		e = aws_call(priv_of(kms), op, &rt, req, reply, st);
 	json_object_put(req);
 	return e;
 }
@@ -295,7 +445,7 @@ static enum aur_kms_err aws_describe_key(struct aur_kms *kms, const char *key_id
 
 	if (!valid_key_id(key_id) || !info)
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "no key id");
-	e = exchange(kms, "DescribeKey", request("KeyId", key_id), &reply, st);
+	e = exchange(kms, "DescribeKey", key_id, request("KeyId", key_id), &reply, st);
 	if (e)
 		return e;
 	e = aur_kms_aws_parse_key_metadata(reply, info, st);
@@ -323,7 +473,7 @@ static enum aur_kms_err aws_generate_data_key(struct aur_kms *kms, const char *k
 		json_object_put(req);
 		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad encryption context");
 	}
-	e = exchange(kms, "GenerateDataKey", req, &reply, st);
+	e = exchange(kms, "GenerateDataKey", key_id, req, &reply, st);
 	if (e)
 		return e;
 	e = aur_kms_aws_take_blob(reply, "CiphertextBlob", wrapped, st);
@@ -359,7 +509,7 @@ static enum aur_kms_err aws_decrypt(struct aur_kms *kms, const char *key_id,
 	}
 	if (req && key_id && key_id[0])
 		json_object_object_add(req, "KeyId", json_object_new_string(key_id));
-	e = exchange(kms, "Decrypt", req, &reply, st);
+	e = exchange(kms, "Decrypt", key_id, req, &reply, st);
 	if (e)
 		return e;
 	e = aur_kms_aws_take_plaintext(reply, 0, plaintext, st);
@@ -390,7 +540,8 @@ static enum aur_kms_err aws_re_encrypt(struct aur_kms *kms, const char *src_key_
 		json_object_object_add(req, "SourceKeyId", json_object_new_string(src_key_id));
 	if (req)
 		json_object_object_add(req, "DestinationKeyId", json_object_new_string(dst_key_id));
-	e = exchange(kms, "ReEncrypt", req, &reply, st);
+	/* To the destination key's region (the source ciphertext must be of it). */
+	e = exchange(kms, "ReEncrypt", dst_key_id, req, &reply, st);
 	if (e)
 		return e;
 	e = aur_kms_aws_take_blob(reply, "CiphertextBlob", dst, st);
@@ -450,10 +601,8 @@ enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
 	struct aur_http_config hc = { 0 };
 	struct aur_kms *kms = NULL;
 	struct aws_priv *p = NULL;
-	char err[200];
 	const char *v;
 	enum aur_kms_err e;
-	int r;
 
 	*out = NULL;
 	if (!cfg)
@@ -486,13 +635,14 @@ enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
 	}
 	if (p->cfg.endpoint[0]) {
 		snprintf(p->endpoint, sizeof(p->endpoint), "%s", p->cfg.endpoint);
+		p->endpoint_fixed = true;
 	} else if ((v = env_nonempty("AWS_ENDPOINT_URL_KMS")) ||
 		   (v = env_nonempty("AWS_ENDPOINT_URL"))) {
 		snprintf(p->endpoint, sizeof(p->endpoint), "%s", v);
+		p->endpoint_fixed = true;
 	} else {
 		snprintf(p->endpoint, sizeof(p->endpoint), "https://kms.%s.%s/",
-			 p->cfg.region, strncmp(p->cfg.region, "cn-", 3) ?
-			 "amazonaws.com" : "amazonaws.com.cn");
+			 p->cfg.region, partition_domain(region_partition(p->cfg.region)));
 	}
 	if (aur_http_split_url(p->endpoint, &p->url)) {
 		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
@@ -503,14 +653,7 @@ enum aur_kms_err aur_kms_aws_create(struct aur_kms **out,
 	if (!p->cfg.ca_bundle[0] && (v = env_nonempty("AWS_CA_BUNDLE")))
 		snprintf(p->cfg.ca_bundle, sizeof(p->cfg.ca_bundle), "%s", v);
 
-	r = aur_aws_creds_load(&p->creds, p->cfg.profile, p->cfg.credentials_file,
-			       err, sizeof(err));
-	if (r) {
-		/* No credentials is a configuration error, never a revocation. */
-		e = aur_kms_fail(st, r == -ENOMEM ? AUR_KMS_E_INTERNAL : AUR_KMS_E_INVALID_ARG,
-			 0, "aws: %s", err);
-		goto fail;
-	}
+	/* Credentials are loaded by each call (load_creds): creation makes no request. */
 	hc.ca_bundle = p->cfg.ca_bundle[0] ? p->cfg.ca_bundle : NULL;
 	hc.proxy = p->cfg.proxy[0] ? p->cfg.proxy : NULL;
 	hc.connect_timeout_ms = p->cfg.connect_timeout_ms;

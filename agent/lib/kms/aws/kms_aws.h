@@ -135,6 +135,18 @@ enum aur_kms_err aur_kms_aws_take_blob(struct json_object *reply, const char *na
 int aur_kms_aws_parse_arn(const char *arn, char *region, size_t rlen,
 			  char *account, size_t alen);
 
+/*
+ * Where a request for @key_id goes: the region of its ARN (a key id or alias
+ * name without an ARN: @default_region) into @region, and the endpoint:
+ * @fixed_endpoint when configured (tests, VPC endpoints: kept for every
+ * region, still signed with the ARN's region), else
+ * https://kms.<region>.<domain of the ARN's partition>/.  Returns 0,
+ * -EINVAL for a malformed ARN, -ENOENT for an unknown partition.
+ */
+int aur_kms_aws_route(const char *default_region, const char *fixed_endpoint,
+		      const char *key_id, char *region, size_t rlen,
+		      char *endpoint, size_t elen);
+
 /* Backoff before attempt @attempt+1 (attempt >= 1), jittered, in ms. */
 long aur_kms_aws_backoff_ms(const struct aur_kms_aws_config *cfg,
 			    unsigned int attempt, uint32_t rnd);
