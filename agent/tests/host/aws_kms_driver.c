@@ -8,6 +8,7 @@
  *   aws_kms_driver [-o ...] decrypt KEY|- CTX IN_BLOB
  *   aws_kms_driver [-o ...] reencrypt SRCKEY|- SRCCTX IN_BLOB DSTKEY DSTCTX OUT_BLOB
  *   aws_kms_driver [-o ...] via-config CONFIG_REGION CONFIG_ENDPOINT describe KEY
+ *   aws_kms_driver [-o ...] describe-n N KEY    (N calls, one provider: "ok=<n OK>")
  *
  * -o sets an aur_kms_aws_config option by name.  CTX is "k=v,k=v" or "-".
  * The plaintext is printed in hex: test keys only, never a real one.
@@ -157,6 +158,21 @@ int main(int argc, char **argv)
 			       info.account, info.region, aur_key_state_name(info.state),
 			       info.enabled, (long long)info.creation_date,
 			       (long long)info.deletion_date);
+	} else if (!strcmp(op, "describe-n") && i + 2 == argc) {
+		struct aur_kms_key_info info;
+		int nok = 0, cnt = atoi(argv[i]);
+
+		e = AUR_KMS_OK;
+		for (int k = 0; k < cnt; k++) {
+			enum aur_kms_err e1 = kms->ops->describe_key(kms, argv[i + 1], &info, &st);
+
+			if (e1 == AUR_KMS_OK)
+				nok++;
+			else
+				e = e1;
+		}
+		print_status(kms, e, &st);
+		printf("ok=%d\n", nok);
 	} else if (!strcmp(op, "generate") && i + 4 == argc) {
 		struct aur_enc_ctx ctx;
 		struct aur_secret *pt = NULL;

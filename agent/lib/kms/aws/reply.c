@@ -162,8 +162,7 @@ enum aur_kms_err aur_kms_aws_parse_reply(const char *op, long http_status,
 	if ((type[0] && aur_kms_err_from_type(type) == AUR_KMS_E_CREDENTIALS) ||
 	    (!json_type && (http_status == 401 || http_status == 403)))
 		return aur_kms_fail(st, AUR_KMS_E_CREDENTIALS, http_status,
-				    "the KMS refused the request's credentials (%s%s%s, HTTP %ld): "
-				    "a credentials problem, not an answer about the CMK",
+				    "credentials refused (%.64s%s%.72s, HTTP %ld), not an answer about the CMK",
 				    type[0] ? type : "no error type", msg[0] ? ": " : "", msg,
 				    http_status);
 
