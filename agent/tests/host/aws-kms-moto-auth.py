@@ -5,9 +5,9 @@ on (INITIAL_NO_AUTH_ACTION_COUNT): moto checks every request's SigV4
 signature against the IAM user's secret and evaluates the user's IAM
 policy, so the signer is verified by a server nobody here wrote, on the
 wire.  (moto's IAM layer answers denials in XML rather than KMS's JSON
-AccessDeniedException: the provider takes that as a protocol error, never
-as a definitive answer; the JSON AccessDeniedException path is covered by
-aws-kms-faults.py.)  moto on 127.0.0.1:<free port>, started and stopped here.
+AccessDeniedException: the provider takes a 401/403 without a KMS JSON type
+as CredentialsError, never as a definitive answer; the JSON
+AccessDeniedException path is covered by aws-kms-faults.py.)  moto on 127.0.0.1:<free port>, started and stopped here.
 Flat KTAP on stdout, exit 1 on any failure.
 """
 import json
@@ -84,11 +84,13 @@ def main():
 
         r = d.run("describe", "alias/auth",
                   env=env_for(ka["AccessKeyId"], ka["SecretAccessKey"][:-1] + "x"))
-        t.check(r["rc"] == 3 and r.get("definitive") == "0" and r.get("http") == "403",
-                "a wrong secret key is rejected (HTTP 403), never a definitive answer", r)
+        t.check(r["rc"] == 3 and r.get("definitive") == "0" and r.get("http") == "403" and
+                r.get("result") == "CredentialsError" and "SignatureDoesNotMatch" in r.get("message", ""),
+                "a wrong secret key is rejected (HTTP 403 SignatureDoesNotMatch): CredentialsError, "
+                "never a definitive answer", r)
         r = d.run("describe", "alias/auth", env=env_for("AKIANOSUCHKEY0000000", "x"))
-        t.check(r["rc"] == 3 and r.get("definitive") == "0",
-                "an unknown access key is rejected, never a definitive answer", r)
+        t.check(r["rc"] == 3 and r.get("definitive") == "0" and r.get("result") == "CredentialsError",
+                "an unknown access key is rejected: CredentialsError, never a definitive answer", r)
 
         rd = H.Driver(exe, opts, env_for(kr["AccessKeyId"], kr["SecretAccessKey"]))
         r = rd.run("describe", "alias/auth")
