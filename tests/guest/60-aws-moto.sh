@@ -8,7 +8,7 @@
 # Without the port (a run without moto), every check is skipped.
 . /tests/lib.sh
 . /tests/40-agent-lib.inc
-PLAN=22
+PLAN=28
 ktap_plan $PLAN
 
 PORT=4566
@@ -109,3 +109,22 @@ ktap_check "agent: a pass after DisableKey" aurora agent --once
 ktap_check "agent: the volume is terminal" is_terminal "$name3"
 ktap_result "agent: the header records DisabledException" \
 	"$(aurora status "$loop3" --json | tr -d ' \n' | grep -q '"terminal_reason":"DisabledException"'; echo $?)"
+
+# Region routing (issue 16): the CMK's ARN in the header is in us-east-1.  A
+# host configured for eu-west-1, or with no region line and AWS_REGION set,
+# still asks us-east-1 (endpoint kept, SigV4 scope of the ARN's region):
+# moto keeps keys per region, chosen by the signing region, so a request
+# signed for eu-west-1 would find no such key.
+aurora close "$name3" >&2
+sed 's/^region = .*/region = eu-west-1/' "$AURORA_CONF" > "$AG_TMP/euw1.conf"
+grep -v '^region' "$AURORA_CONF" > "$AG_TMP/noregion.conf"
+ktap_check "region: open with region = eu-west-1 (the CMK is in us-east-1)" \
+	aurora --config "$AG_TMP/euw1.conf" open "$loop" "$name"
+ktap_check "region: an agent pass with region = eu-west-1 succeeds" \
+	aurora --config "$AG_TMP/euw1.conf" agent --once
+ktap_check_fails "region: the volume is not terminal" is_terminal "$name"
+ktap_check "region: close" aurora close "$name"
+ktap_check "region: AWS_REGION=eu-west-1 and no region line: open" \
+	env AWS_REGION=eu-west-1 aurora --config "$AG_TMP/noregion.conf" open "$loop" "$name"
+ktap_check "region: AWS_REGION=eu-west-1: an agent pass succeeds, then close" \
+	bash -c "AWS_REGION=eu-west-1 aurora --config $AG_TMP/noregion.conf agent --once && aurora close $name"

@@ -279,6 +279,9 @@ static void clear_env(void)
 	unsetenv("AWS_ENDPOINT_URL");
 	unsetenv("AWS_ENDPOINT_URL_KMS");
 	unsetenv("AWS_CA_BUNDLE");
+	unsetenv("AWS_CONFIG_FILE");
+	unsetenv("AWS_EC2_METADATA_DISABLED");
+	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 }
 
 static void test_creds(const char *dir)
@@ -351,6 +354,36 @@ static void test_creds(const char *dir)
 	   "a config profile without static keys: none found");
 	unlink(path);
 	clear_env();
+}
+
+/* aurora.conf's region: the file, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1. */
+static void test_conf_region(const char *dir)
+{
+	struct aur_config cfg;
+	char path[512], err[256];
+
+	clear_env();
+	unsetenv("AURORA_CONF");
+	snprintf(path, sizeof(path), "%s/aurora.conf", dir);
+	write_file(path, "provider = aws\n");
+	setenv("AWS_DEFAULT_REGION", "ap-south-1", 1);
+	ok(aur_config_load(&cfg, path, err, sizeof(err)) == 0 && !strcmp(cfg.region, "ap-south-1"),
+	   "no region line: AWS_DEFAULT_REGION");
+	setenv("AWS_REGION", "eu-west-3", 1);
+	ok(aur_config_load(&cfg, path, err, sizeof(err)) == 0 && !strcmp(cfg.region, "eu-west-3"),
+	   "no region line: AWS_REGION before AWS_DEFAULT_REGION");
+	write_file(path, "provider = aws\nregion = eu-north-1\n");
+	ok(aur_config_load(&cfg, path, err, sizeof(err)) == 0 && !strcmp(cfg.region, "eu-north-1"),
+	   "a region line wins over AWS_REGION");
+	setenv("AWS_REGION", "EU WEST", 1);
+	ok(aur_config_load(&cfg, path, err, sizeof(err)) == -EINVAL && strstr(err, "AWS_REGION"),
+	   "a malformed AWS_REGION is an error naming it");
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+	write_file(path, "provider = aws\n");
+	ok(aur_config_load(&cfg, path, err, sizeof(err)) == 0 && !strcmp(cfg.region, "us-east-1"),
+	   "nothing set: us-east-1");
+	unlink(path);
 }
 
 static void test_imds_parse(void)
@@ -480,7 +513,7 @@ int main(void)
 {
 	char dir[] = "/tmp/aur-test-kms-aws-XXXXXX";
 
-	printf("1..56\n");
+	printf("1..61\n");
 	if (!mkdtemp(dir)) {
 		printf("not ok 1 - mkdtemp\n");
 		return 1;
@@ -493,9 +526,10 @@ int main(void)
 	test_imds_parse();
 	test_route();
 	test_creds(dir);
+	test_conf_region(dir);
 	test_create();
 	rmdir(dir);
-	if (n != 56)
-		printf("# ran %d tests, planned 56\n", n);
-	return failed || n != 56 ? 1 : 0;
+	if (n != 61)
+		printf("# ran %d tests, planned 61\n", n);
+	return failed || n != 61 ? 1 : 0;
 }
