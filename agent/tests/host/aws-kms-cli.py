@@ -173,10 +173,16 @@ def main():
         t.check(r.returncode == 5 and el < 40,
                 "KMS unreachable: exit 5 (unavailable, retry) within the retry budget",
                 (r.returncode, el, r.stdout + r.stderr))
+        # No credentials anywhere (the instance metadata service turned off:
+        # the test host's link-local address is not an EC2 one).  The chain
+        # is tried at each call, so this is the call's CredentialsError
+        # (exit 10 once the CLI maps it to AUR_EXIT_CONFIG, 5 until then):
+        # never a KMS refusal (4), never anything written.
         r = run(["format", img2, "--kms-key-id", "alias/aurora-cli", "--yes"],
-                e=H.clean_env(HOME=tmp))
-        t.check(r.returncode not in (0, 4, 5, 6),
-                "no credentials: a configuration failure, never a KMS refusal",
+                e=H.clean_env(HOME=tmp, AWS_EC2_METADATA_DISABLED="true"))
+        t.check(r.returncode not in (0, 4, 6) and "CredentialsError" in r.stderr and
+                "no AWS credentials" in r.stderr,
+                "no credentials: CredentialsError naming the sources, never a KMS refusal",
                 (r.returncode, r.stdout + r.stderr))
         return t.finish()
     finally:

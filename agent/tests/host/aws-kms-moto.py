@@ -194,10 +194,14 @@ def main():
         r = d.run("describe", "alias/aurora-test", env=H.clean_env(HOME=tmp, AWS_PROFILE="aurora",
                   AWS_SHARED_CREDENTIALS_FILE=creds))
         t.check(r.get("result") == "OK", "profile from AWS_PROFILE", r)
-        r = d.run("describe", "alias/aurora-test", env=H.clean_env(HOME=tmp))
-        t.check(r["rc"] == 3 and r.get("new") == "1" and r.get("result") == "ValidationException"
+        # Credentials are loaded for every call (they may appear or rotate):
+        # none anywhere is the call's CredentialsError, no request sent.
+        r = d.run("describe", "alias/aurora-test",
+                  env=H.clean_env(HOME=tmp, AWS_EC2_METADATA_DISABLED="true"))
+        t.check(r["rc"] == 3 and r.get("result") == "CredentialsError" and
+                r.get("definitive") == "0" and r.get("attempts") == "0"
                 and "secret" not in r.get("message", "").lower().replace("aws_secret_access_key", ""),
-                "no credentials: a configuration error at creation", r)
+                "no credentials: CredentialsError at the call, no request, not definitive", r)
         r = d.run("describe", "alias/aurora-test",
                   opts=dict(d.opts, profile="missing"), env=fenv)
         t.check(r["rc"] == 3 and "missing" in r.get("message", ""),
