@@ -22,6 +22,7 @@
 #include "kms/aws/aws_creds.h"
 
 #define IMDS_MAX_REPLY	8192
+#define IMDS_MAX_TOKEN	1024	/* a session token (56 characters today) */
 
 struct sink {
 	struct aur_secret *buf;		/* IMDS_MAX_REPLY + 1, NUL-terminated */
@@ -232,7 +233,7 @@ int aur_aws_imds_fetch(struct aur_aws_creds *c, long connect_ms, long total_ms,
 		       char *err, size_t errlen)
 {
 	const char *base = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	char url[600], role[256], tokhdr[160];
+	char url[600], role[256];
 	struct aur_secret *token = NULL;
 	struct sink s = { 0 };
 	size_t bl, i;
@@ -262,12 +263,13 @@ int aur_aws_imds_fetch(struct aur_aws_creds *c, long connect_ms, long total_ms,
 	snprintf(url, sizeof(url), "%.*s/latest/api/token", (int)bl, base);
 	status = imds_request("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600",
 			      connect_ms, total_ms, &s, err, errlen);
-	if (status != 200 || s.len == 0 || s.len >= 120 || memchr(s.buf->data, '\n', s.len)) {
+	if (status != 200 || s.len == 0 || s.len > IMDS_MAX_TOKEN ||
+	    memchr(s.buf->data, '\n', s.len) || memchr(s.buf->data, '\r', s.len)) {
 		if (status >= 0)
 			snprintf(err, errlen, "instance metadata token (PUT %s): HTTP %ld", url, status);
 		goto out;
 	}
-	token = aur_secret_alloc(sizeof(tokhdr));
+	token = aur_secret_alloc(IMDS_MAX_TOKEN + 40);
 	if (!token) {
 		r = -ENOMEM;
 		goto out;
