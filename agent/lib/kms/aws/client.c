@@ -219,7 +219,7 @@ static enum aur_kms_err load_creds(struct aws_priv *p, struct aur_kms_status *st
 		return AUR_KMS_OK;
 	aur_aws_creds_clear(&p->creds);
 	return aur_kms_fail(st, r == -ENOMEM ? AUR_KMS_E_INTERNAL : AUR_KMS_E_CREDENTIALS, 0,
-			    "aws: no AWS credentials: %s; instance metadata: %s", err, e2);
+			    "aws: %s; instance metadata: %s", err, e2);
 }
 
 /* One operation: sign, send, classify, retry.  *@reply on success. */
@@ -253,6 +253,7 @@ static enum aur_kms_err aws_call(struct aws_priv *p, const char *op, const struc
 	pthread_mutex_lock(&p->lock);
 	code = load_creds(p, st);
 	if (code) {
+		p->last_attempts = 0;
 		pthread_mutex_unlock(&p->lock);
 		return code;
 	}
