@@ -326,9 +326,9 @@ static char *ks_serialise(const struct ks *ks)
 /* ------------------------------------------------------------------ */
 /* Session: lock, load, lazy maintenance, save                        */
 
-/* The keystore directory: ours, mode 0700 (checked before anything is read from it). */
 static aur_kerr missing_keystore(struct local_priv *p, bool no_dir, struct aur_kms_status *st);
 
+/* The keystore directory: ours, mode 0700 (checked before anything is read from it). */
 static aur_kerr check_dir(struct local_priv *p, struct aur_kms_status *st)
 {
 	struct stat sb;
