@@ -45,19 +45,17 @@ int aur_volume_config_matches(struct aur_kms *kms, const struct aur_hdr *h, char
 
 	if (msg && len)
 		msg[0] = '\0';
-	if (strcmp(h->provider, prov)) {
-		hard = true;
-	} else if (!strcmp(prov, "local")) {
-		if (aur_kms_identity(kms, ksid, sizeof(ksid), &st) != AUR_KMS_OK) {
-			if (msg)
-				aur_snprintf(msg, len, "volume %s: cannot read this host's keystore identity: %s",
-					     h->uuid, st.message);
-			return -EIO;
-		}
-		/* Recorded identity, and this keystore's differs or it has none. */
-		if (h->keystore_id[0] && strcmp(h->keystore_id, ksid))
-			hard = true;
+	if (aur_kms_identity(kms, ksid, sizeof(ksid), &st) != AUR_KMS_OK) {
+		if (msg)
+			aur_snprintf(msg, len, "volume %s: cannot read this host's keystore identity: %s",
+				     h->uuid, st.message);
+		return -EIO;
 	}
+	if (strcmp(h->provider, prov))
+		hard = true;
+	/* Recorded identity, and this keystore's differs or it has none. */
+	else if (!strcmp(prov, "local") && h->keystore_id[0] && strcmp(h->keystore_id, ksid))
+		hard = true;
 	if (h_acct[0] && kms->account[0] && strcmp(h_acct, kms->account))
 		soft = true;
 	if (h->cmk_region[0] && kms->region[0] && strcmp(h->cmk_region, kms->region))

@@ -392,6 +392,14 @@ void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
 	enum aur_kms_err e;
 
 	memset(c, 0, sizeof(*c));
+	/* Another provider or keystore cannot answer for this CMK: no KMS call. */
+	if (aur_volume_config_matches(kms, h, c->message, sizeof(c->message)) ==
+	    AUR_CONFIG_HARD_MISMATCH) {
+		c->verdict = AUR_CMK_CONFIG_ERROR;
+		c->kms_err = AUR_KMS_E_CONFIG;
+		snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(AUR_KMS_E_CONFIG));
+		return;
+	}
 	e = kms->ops->describe_key(kms, h->cmk_arn, &c->info, &st);
 	if (e == AUR_KMS_OK) {
 		enum aur_kms_err se = AUR_KMS_OK;
@@ -432,6 +440,19 @@ void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
 		return;
 	}
 	c->kms_err = e;
+	{
+		/* A "no" that a wrong account or region explains is no verdict. */
+		char why[512];
+
+		if (aur_volume_classify(kms, h, e, why, sizeof(why)) == AUR_KMS_E_CONFIG) {
+			c->verdict = AUR_CMK_CONFIG_ERROR;
+			c->kms_err = AUR_KMS_E_CONFIG;
+			snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(AUR_KMS_E_CONFIG));
+			aur_snprintf(c->message, sizeof(c->message), "%s: %s; %s",
+				     aur_kms_err_name(e), st.message, why);
+			return;
+		}
+	}
 	c->verdict = aur_kms_err_is_definitive(e) ? AUR_CMK_LOST : AUR_CMK_TRANSIENT;
 	snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(e));
 	snprintf(c->message, sizeof(c->message), "%s", st.message);
