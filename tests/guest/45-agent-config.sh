@@ -90,6 +90,7 @@ ktap_check "close" aurora close "$NAME"
 ktap_result "open with region us-east-1: exit 10" "$([ "$(open_err region --region us-east-1)" = 10 ]; echo $?)"
 ktap_result "... the message names both regions" \
 	"$(grep -q 'region eu-west-1' "$AG_TMP/err.region" && grep -q 'region us-east-1' "$AG_TMP/err.region"; echo $?)"
+note "$(cat "$AG_TMP/err.region")"
 ktap_result "open with no region line: exit 10" \
 	"$([ "$(open_err noregion --config "$AG_TMP/noregion.conf")" = 10 ]; echo $?)"
 ktap_result "open with another account: exit 10 naming both accounts" \

@@ -120,6 +120,11 @@ int aur_dm_load_uuid(const char *dm_uuid, uint64_t sectors, const char *target,
 static int suspend_resume(const char *name, const char *dm_uuid, int type)
 {
 	struct dm_task *dmt = dm_task_create(type);
+	char dev_name[AUR_DM_NAME_MAX] = "", node[AUR_DM_NAME_MAX + 16];
+	uint32_t cookie = 0;
+	bool resume = type == DM_DEVICE_RESUME;
+	const char *n;
+	int ok, e;
 
 	if (!dmt)
 		return -ENOMEM;
@@ -128,7 +133,31 @@ static int suspend_resume(const char *name, const char *dm_uuid, int type)
 		return -EINVAL;
 	}
 	/* Only a resume sends a uevent to wait for. */
-	return run(dmt, type == DM_DEVICE_RESUME);
+	if (resume && !dm_task_set_cookie(dmt, &cookie, 0)) {
+		dm_task_destroy(dmt);
+		return -EIO;
+	}
+	errno = 0;
+	ok = dm_task_run(dmt);
+	e = errno;
+	n = ok ? dm_task_get_name(dmt) : NULL;
+	if (n)
+		snprintf(dev_name, sizeof(dev_name), "%s", n);
+	if (resume)
+		(void)dm_udev_wait(cookie);
+	dm_task_destroy(dmt);
+	if (!ok)
+		return e ? -e : -EIO;
+	/*
+	 * Addressed by UUID, libdevmapper does not know the name and creates
+	 * no /dev/mapper node when udev does not: create it from the name the
+	 * kernel reported for this very device.
+	 */
+	if (resume && dm_uuid && dev_name[0] &&
+	    snprintf(node, sizeof(node), "%s/%s", dm_dir(), dev_name) < (int)sizeof(node) &&
+	    access(node, F_OK) != 0)
+		(void)dm_mknodes(dev_name);
+	return 0;
 }
 
 int aur_dm_resume(const char *name)

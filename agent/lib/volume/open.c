@@ -196,10 +196,10 @@ static int step_kms(struct open_ctx *c, struct aur_error *err)
 	e = c->kms->ops->decrypt(c->kms, h->cmk_arn, &h->ctx, &h->wrapped_dek, &c->dek, NULL, &st);
 	if (e != AUR_KMS_OK) {
 		if (aur_volume_classify(c->kms, h, e, why, sizeof(why)) == AUR_KMS_E_CONFIG) {
+			/* Both sides first: the KMS's detail is what may be cut short. */
 			aur_error_set(err, AUR_EXIT_CONFIG,
-				      "%s: cannot unwrap the volume key (Decrypt): %s: %s; configuration "
-				      "error, not a key loss: %s", c->device, aur_kms_err_name(e),
-				      st.message, why);
+				      "%s: configuration error, not a key loss: %s. Decrypt answered %s: %s",
+				      c->device, why, aur_kms_err_name(e), st.message);
 			if (err)
 				err->kms_code = AUR_KMS_E_CONFIG;
 			return -EACCES;
