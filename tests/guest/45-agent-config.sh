@@ -13,7 +13,7 @@
 #    are addressed by dm UUID).
 . /tests/lib.sh
 . /tests/40-agent-lib.inc
-ktap_plan 52
+ktap_plan 54
 dmesg_mark
 ag_modules >&2
 KS=$AG_TMP/ks
@@ -113,7 +113,14 @@ ktap_check "the right configuration opens it" aurora open "$LOOP" "$NAME"
 ktap_result "data intact, header and kernel active" \
 	"$([ "$(sum1m "$NAME")" = "$SUM" ] && hdr_active "$LOOP" && k_ok "$NAME"; echo $?)"
 
-# --- 2. Two opens of one volume ---------------------------------------------
+ktap_check "close" aurora close "$NAME"
+
+# --- 2. Two opens of one volume (a volume of its own) ------------------------
+LOOP=$(ag_loop 16)
+UUID=$(aurora format "$LOOP" --yes --json | sed -n 's/.*"uuid":"\([^"]*\)".*/\1/p')
+ktap_check "second volume: format, open, write 1 MiB" bash -c \
+	"aurora open $LOOP $NAME && dd if=/dev/urandom of=/dev/mapper/$NAME bs=1M count=1 oflag=direct status=none"
+SUM=$(sum1m "$NAME")
 BACK=$(losetup -n -O BACK-FILE "$LOOP" | sed 's/ *$//')
 LOOP2=$(losetup -f --show "$BACK")
 on_exit "losetup -d $LOOP2"
