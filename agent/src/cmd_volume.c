@@ -227,6 +227,12 @@ static struct json_object *hdr_json(const struct aur_hdr_read *r)
 	json_object_object_add(k, "key_arn", json_object_new_string(h->cmk_arn));
 	json_object_object_add(k, "account", json_object_new_string(h->cmk_account));
 	json_object_object_add(k, "region", json_object_new_string(h->cmk_region));
+	if (h->cmk_partition[0])
+		json_object_object_add(k, "partition", json_object_new_string(h->cmk_partition));
+	if (h->caller_account[0])
+		json_object_object_add(k, "caller_account", json_object_new_string(h->caller_account));
+	if (h->keystore_id[0])
+		json_object_object_add(k, "keystore_id", json_object_new_string(h->keystore_id));
 	c = json_object_new_object();
 	for (i = 0; i < h->ctx.n; i++)
 		json_object_object_add(c, h->ctx.kv[i].key, json_object_new_string(h->ctx.kv[i].value));
@@ -258,6 +264,9 @@ static void print_hdr(const struct aur_hdr_read *r)
 		printf("  state:      active\n");
 	}
 	printf("  cmk:        %s (named %s; provider %s)\n", h->cmk_arn, h->cmk_named, h->provider);
+	if (h->caller_account[0] || h->keystore_id[0])
+		printf("  formatted:  by account %s%s%s\n", h->caller_account[0] ? h->caller_account : "?",
+		       h->keystore_id[0] ? ", keystore " : "", h->keystore_id);
 	printf("  cipher:     %s, %u-bit key, %u-byte sectors\n", h->cipher, h->key_bits, h->sector_size);
 	printf("  data:       offset %" PRIu64 ", %" PRIu64 " bytes\n", h->data_offset, h->data_size);
 	aur_time_iso(h->created, ts);

@@ -39,8 +39,8 @@ ktap_result "access revoked: open fails with exit 4" \
 	"$([ "$(ag_rc aurora open "$loop" "$name")" -eq 4 ]; echo $?)"
 ktap_check "access revoked: nothing left" bash -c "$(declare -f ag_no_mapping ag_no_key); ag_no_mapping $name && ag_no_key $uuid"
 aurora kms grant-access --key-id alias/aurora/default --grantee-account 111122223333 >&2
-ktap_result "another region's KMS cannot open it: exit 4" \
-	"$([ "$(ag_rc aurora --region us-east-2 open "$loop" "$name")" -eq 4 ]; echo $?)"
+ktap_result "another region's KMS cannot open it: a configuration error, exit 10" \
+	"$([ "$(ag_rc aurora --region us-east-2 open "$loop" "$name")" -eq 10 ]; echo $?)"
 ktap_check "open works again" aurora open "$loop" "$name"
 ktap_check "close" aurora close "$name"
 ktap_check "audit log recorded the failed Decrypt calls" \

@@ -246,6 +246,19 @@ enum aur_kms_err aur_kms_re_encrypt(struct aur_kms *kms, const char *src_key_id,
 				    struct aur_kms_status *st);
 /* "local", "aws". */
 const char *aur_kms_provider_name(const struct aur_kms *kms);
+
+#define AUR_KEYSTORE_ID_MAX	40	/* "ks-" + 32 hex digits + NUL, rounded up */
+/*
+ * The identity of the key store behind @kms, into @out (@len bytes, at
+ * least AUR_KEYSTORE_ID_MAX): for the embedded KMS "ks-" and 32 hex digits
+ * derived one-way from its master key, so two keystores never share one and
+ * the same keystore always gives the same; "" when the keystore has no
+ * master key yet, or for a provider without such an identity (aws).  Reads
+ * only: creates and writes nothing.  AUR_KMS_OK, or an error in @st (a
+ * master key that exists but cannot be read).
+ */
+enum aur_kms_err aur_kms_identity(struct aur_kms *kms, char *out, size_t len,
+				  struct aur_kms_status *st);
 /* Free @kms (NULL is fine). */
 void aur_kms_destroy(struct aur_kms *kms);
 
@@ -429,6 +442,10 @@ struct aur_hdr {
 	char cmk_arn[AUR_ARN_MAX];	/* as resolved by the KMS */
 	char cmk_account[AUR_ACCOUNT_MAX];
 	char cmk_region[AUR_REGION_MAX];
+	/* Identity of the configuration at format; "" when not recorded (older headers). */
+	char cmk_partition[32];		/* of the CMK's ARN: "aws", "aws-cn", ... */
+	char caller_account[AUR_ACCOUNT_MAX];	/* the account that formatted */
+	char keystore_id[AUR_KEYSTORE_ID_MAX];	/* embedded KMS: aur_kms_identity() */
 	struct aur_blob wrapped_dek;
 	struct aur_enc_ctx ctx;
 	enum aur_vol_state state;
@@ -526,6 +543,13 @@ int aur_volume_list_open(struct aur_open_volume **vols, size_t *n, struct aur_er
 int aur_volume_get_open(const char *name, struct aur_open_volume *v, struct aur_error *err);
 /* The mapping of volume @uuid, if open: 0 or -ENODEV. */
 int aur_volume_find_open(const char *uuid, struct aur_open_volume *v);
+/*
+ * Send target message @msg to the mapping of volume @uuid, addressed by its
+ * dm UUID (AURORA-<uuid>), never by a name: a mapping removed and re-created
+ * under the same name by another volume never receives it.  0, -EINVAL (bad
+ * uuid), -ENXIO/-ENODEV (no mapping of that volume), other -errno.
+ */
+int aur_volume_message(const char *uuid, const char *msg, char *resp, size_t resplen);
 
 /* Read and verify the header of @device (r->hdr: aur_hdr_free it). */
 int aur_volume_read_header(const char *device, struct aur_hdr_read *r, struct aur_error *err);
@@ -560,6 +584,39 @@ void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
  */
 int aur_volume_mark_terminal(const char *device, const char *dm_name, const char *uuid,
 			     const char *reason, struct aur_error *err);
+
+/*
+ * Does the configuration behind @kms match the one @h was formatted with?
+ * Compares the provider, the keystore identity (embedded KMS), the caller's
+ * account and the region with what the header recorded (fields an older
+ * header lacks are not compared).  Returns:
+ *   0  everything recorded matches (@msg "");
+ *   1  the account or region differs: a cross-account CMK or a CMK of
+ *      another region may be legitimate, so the caller carries on, but a
+ *      definitive-looking KMS answer is then no verdict (aur_volume_classify);
+ *   2  the provider or the keystore identity differs: the configuration
+ *      cannot reach this volume's CMK; config error before any KMS call.
+ * Negative -errno when the keystore identity cannot be read (@msg says why).
+ * @msg names both sides: "volume <uuid> was formatted with keystore ks-..
+ * (account A, region R); this host is configured with keystore ks-..
+ * (account B, region S)".
+ */
+#define AUR_CONFIG_MATCH	0
+#define AUR_CONFIG_SOFT_MISMATCH 1
+#define AUR_CONFIG_HARD_MISMATCH 2
+int aur_volume_config_matches(struct aur_kms *kms, const struct aur_hdr *h, char *msg, size_t len);
+/*
+ * Classify KMS answer @e about the CMK of @h under the current
+ * configuration: AUR_KMS_E_CONFIG (with @msg naming both sides) when a
+ * configuration mismatch explains it: any failure under a provider or
+ * keystore mismatch, NotFound, AccessDenied, IncorrectKey or
+ * InvalidCiphertext under an account or region mismatch.  Otherwise @e
+ * unchanged (@msg "").  A KMS state answer (disabled, pending deletion) is
+ * about the key itself and is never reclassified by an account or region
+ * mismatch.
+ */
+enum aur_kms_err aur_volume_classify(struct aur_kms *kms, const struct aur_hdr *h,
+				     enum aur_kms_err e, char *msg, size_t len);
 
 /* Map a KMS error to the CLI exit code class. */
 int aur_exit_from_kms(enum aur_kms_err e);

@@ -259,6 +259,18 @@ enum aur_kms_err aur_kms_re_encrypt(struct aur_kms *kms, const char *src_key_id,
 				    dst_key_arn, st);
 }
 
+enum aur_kms_err aur_kms_identity(struct aur_kms *kms, char *out, size_t len,
+				  struct aur_kms_status *st)
+{
+	if (!out || len < AUR_KEYSTORE_ID_MAX)
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "identity buffer too small");
+	out[0] = '\0';
+	aur_kms_ok(st);
+	if (!kms->ops->identity)
+		return AUR_KMS_OK;
+	return kms->ops->identity(kms, out, len, st);
+}
+
 const char *aur_kms_provider_name(const struct aur_kms *kms)
 {
 	return kms->ops->name;

@@ -74,6 +74,12 @@ struct aur_kms_ops {
 				       struct aur_blob *dst, char *dst_key_arn,
 				       struct aur_kms_status *st);
 	void (*destroy)(struct aur_kms *kms);
+	/*
+	 * Identity of the key store (see aur_kms_identity() in aurora.h):
+	 * reads only, never creates.  NULL: the provider has none ("").
+	 */
+	enum aur_kms_err (*identity)(struct aur_kms *kms, char *out, size_t len,
+				     struct aur_kms_status *st);
 };
 
 struct aur_kms {

@@ -5,7 +5,7 @@
  * AURORA_FAULT=<step> in the environment makes the operation fail right
  * after <step> succeeded, so that a test can prove the rollback leaves
  * nothing behind.  Only the step tables of multi-step operations ask
- * (today the steps of aur_volume_open(): header, kms, keyring, dm-create,
+ * (today the steps of aur_volume_open(): header, lock, kms, keyring, dm-create,
  * dm-load, dm-resume; see volume/open.c); no step calls it itself, so the
  * main path reads as the product.  It can only make an operation fail,
  * never skip a check.  It is compiled into every build because the guest

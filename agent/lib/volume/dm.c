@@ -54,6 +54,26 @@ static int run(struct dm_task *dmt, bool with_cookie)
 	return 0;
 }
 
+/*
+ * Address @dmt at one mapping: by its dm UUID when @dm_uuid is set (the
+ * name is then ignored), else by @name.  A dm UUID never changes while the
+ * mapping exists and is unique: a mapping removed and re-created under the
+ * same name by another volume is never the one addressed.
+ */
+static bool set_target(struct dm_task *dmt, const char *name, const char *dm_uuid)
+{
+	if (dm_uuid)
+		return dm_task_set_uuid(dmt, dm_uuid);
+	return dm_task_set_name(dmt, name);
+}
+
+int aur_dm_uuid_of(const char *vol_uuid, char *out, size_t len)
+{
+	if (!vol_uuid || !aur_uuid_valid(vol_uuid))
+		return -EINVAL;
+	return aur_snprintf(out, len, AUR_DM_UUID_PREFIX "%s", vol_uuid);
+}
+
 int aur_dm_create(const char *name, const char *dm_uuid, bool read_only)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_CREATE);
@@ -69,14 +89,14 @@ int aur_dm_create(const char *name, const char *dm_uuid, bool read_only)
 	return run(dmt, false);
 }
 
-int aur_dm_load(const char *name, uint64_t sectors, const char *target,
+static int load(const char *name, const char *dm_uuid, uint64_t sectors, const char *target,
 		const char *params, bool read_only)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_RELOAD);
 
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name) || !dm_task_secure_data(dmt) ||
+	if (!set_target(dmt, name, dm_uuid) || !dm_task_secure_data(dmt) ||
 	    (read_only && !dm_task_set_ro(dmt)) ||
 	    !dm_task_add_target(dmt, 0, sectors, target, params)) {
 		dm_task_destroy(dmt);
@@ -85,20 +105,77 @@ int aur_dm_load(const char *name, uint64_t sectors, const char *target,
 	return run(dmt, false);
 }
 
-int aur_dm_resume(const char *name)
+int aur_dm_load(const char *name, uint64_t sectors, const char *target,
+		const char *params, bool read_only)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_RESUME);
+	return load(name, NULL, sectors, target, params, read_only);
+}
+
+int aur_dm_load_uuid(const char *dm_uuid, uint64_t sectors, const char *target,
+		     const char *params, bool read_only)
+{
+	return dm_uuid ? load(NULL, dm_uuid, sectors, target, params, read_only) : -EINVAL;
+}
+
+static int suspend_resume(const char *name, const char *dm_uuid, int type)
+{
+	struct dm_task *dmt = dm_task_create(type);
+	char dev_name[AUR_DM_NAME_MAX] = "", node[AUR_DM_NAME_MAX + 16];
+	uint32_t cookie = 0;
+	bool resume = type == DM_DEVICE_RESUME;
+	const char *n;
+	int ok, e;
 
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name)) {
+	if (!set_target(dmt, name, dm_uuid)) {
 		dm_task_destroy(dmt);
 		return -EINVAL;
 	}
-	return run(dmt, true);
+	/* Only a resume sends a uevent to wait for. */
+	if (resume && !dm_task_set_cookie(dmt, &cookie, 0)) {
+		dm_task_destroy(dmt);
+		return -EIO;
+	}
+	errno = 0;
+	ok = dm_task_run(dmt);
+	e = errno;
+	n = ok ? dm_task_get_name(dmt) : NULL;
+	if (n)
+		snprintf(dev_name, sizeof(dev_name), "%s", n);
+	if (resume)
+		(void)dm_udev_wait(cookie);
+	dm_task_destroy(dmt);
+	if (!ok)
+		return e ? -e : -EIO;
+	/*
+	 * Addressed by UUID, libdevmapper does not know the name and creates
+	 * no /dev/mapper node when udev does not: create it from the name the
+	 * kernel reported for this very device.
+	 */
+	if (resume && dm_uuid && dev_name[0] &&
+	    snprintf(node, sizeof(node), "%s/%s", dm_dir(), dev_name) < (int)sizeof(node) &&
+	    access(node, F_OK) != 0)
+		(void)dm_mknodes(dev_name);
+	return 0;
 }
 
-int aur_dm_remove(const char *name)
+int aur_dm_resume(const char *name)
+{
+	return suspend_resume(name, NULL, DM_DEVICE_RESUME);
+}
+
+int aur_dm_resume_uuid(const char *dm_uuid)
+{
+	return dm_uuid ? suspend_resume(NULL, dm_uuid, DM_DEVICE_RESUME) : -EINVAL;
+}
+
+int aur_dm_suspend_uuid(const char *dm_uuid)
+{
+	return dm_uuid ? suspend_resume(NULL, dm_uuid, DM_DEVICE_SUSPEND) : -EINVAL;
+}
+
+static int remove_dev(const char *name, const char *dm_uuid)
 {
 	int tries, r = -EIO;
 
@@ -107,7 +184,7 @@ int aur_dm_remove(const char *name)
 
 		if (!dmt)
 			return -ENOMEM;
-		if (!dm_task_set_name(dmt, name) || !dm_task_retry_remove(dmt)) {
+		if (!set_target(dmt, name, dm_uuid) || !dm_task_retry_remove(dmt)) {
 			dm_task_destroy(dmt);
 			return -EINVAL;
 		}
@@ -117,6 +194,16 @@ int aur_dm_remove(const char *name)
 		usleep(200000);
 	}
 	return r;
+}
+
+int aur_dm_remove(const char *name)
+{
+	return remove_dev(name, NULL);
+}
+
+int aur_dm_remove_uuid(const char *dm_uuid)
+{
+	return dm_uuid ? remove_dev(NULL, dm_uuid) : -EINVAL;
 }
 
 /* Run @dmt and read its info: 0, or -errno / -ENODEV with @dmt destroyed. */
@@ -135,7 +222,8 @@ static int run_info(struct dm_task *dmt, struct dm_info *di)
 	return e ? -e : -EIO;
 }
 
-static int get_first(const char *name, int type, struct aur_dm_info *info, char *out, size_t outlen)
+static int get_first(const char *name, const char *dm_uuid, int type, struct aur_dm_info *info,
+		     char *out, size_t outlen)
 {
 	struct dm_task *dmt = dm_task_create(type);
 	uint64_t start, len;
@@ -145,7 +233,7 @@ static int get_first(const char *name, int type, struct aur_dm_info *info, char 
 
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name) || !dm_task_no_open_count(dmt)) {
+	if (!set_target(dmt, name, dm_uuid) || !dm_task_no_open_count(dmt)) {
 		dm_task_destroy(dmt);
 		return -EINVAL;
 	}
@@ -164,7 +252,7 @@ static int get_first(const char *name, int type, struct aur_dm_info *info, char 
 	return 0;
 }
 
-int aur_dm_info(const char *name, struct aur_dm_info *info)
+static int info_of(const char *name, const char *dm_uuid, struct aur_dm_info *info)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
 	struct dm_info di;
@@ -174,7 +262,7 @@ int aur_dm_info(const char *name, struct aur_dm_info *info)
 	memset(info, 0, sizeof(*info));
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name)) {
+	if (!set_target(dmt, name, dm_uuid)) {
 		r = errno ? -errno : -EIO;
 		dm_task_destroy(dmt);
 		return r;
@@ -192,14 +280,33 @@ int aur_dm_info(const char *name, struct aur_dm_info *info)
 	u = dm_task_get_uuid(dmt);
 	snprintf(info->uuid, sizeof(info->uuid), "%s", u ? u : "");
 	dm_task_destroy(dmt);
+	/* Table and status of the very mapping found: by its uuid when it has one. */
 	if (info->live_table) {
-		get_first(name, DM_DEVICE_TABLE, info, info->table, sizeof(info->table));
-		get_first(name, DM_DEVICE_STATUS, NULL, info->status, sizeof(info->status));
+		const char *by = info->uuid[0] ? info->uuid : NULL;
+
+		get_first(by ? NULL : name, by, DM_DEVICE_TABLE, info, info->table, sizeof(info->table));
+		get_first(by ? NULL : name, by, DM_DEVICE_STATUS, NULL, info->status,
+			  sizeof(info->status));
 	}
 	return 0;
 }
 
-int aur_dm_message(const char *name, const char *msg, char *resp, size_t resplen)
+int aur_dm_info(const char *name, struct aur_dm_info *info)
+{
+	return info_of(name, NULL, info);
+}
+
+int aur_dm_info_uuid(const char *dm_uuid, struct aur_dm_info *info)
+{
+	if (!dm_uuid) {
+		memset(info, 0, sizeof(*info));
+		return -EINVAL;
+	}
+	return info_of(NULL, dm_uuid, info);
+}
+
+static int message(const char *name, const char *dm_uuid, const char *msg, char *resp,
+		   size_t resplen)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
 	const char *r;
@@ -207,7 +314,7 @@ int aur_dm_message(const char *name, const char *msg, char *resp, size_t resplen
 
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name) || !dm_task_set_sector(dmt, 0) ||
+	if (!set_target(dmt, name, dm_uuid) || !dm_task_set_sector(dmt, 0) ||
 	    !dm_task_set_message(dmt, msg)) {
 		dm_task_destroy(dmt);
 		return -EINVAL;
@@ -223,6 +330,16 @@ int aur_dm_message(const char *name, const char *msg, char *resp, size_t resplen
 		snprintf(resp, resplen, "%s", r ? r : "");
 	dm_task_destroy(dmt);
 	return 0;
+}
+
+int aur_dm_message(const char *name, const char *msg, char *resp, size_t resplen)
+{
+	return message(name, NULL, msg, resp, resplen);
+}
+
+int aur_dm_message_uuid(const char *dm_uuid, const char *msg, char *resp, size_t resplen)
+{
+	return dm_uuid ? message(NULL, dm_uuid, msg, resp, resplen) : -EINVAL;
 }
 
 int aur_dm_list(char (**names)[AUR_DM_NAME_MAX], size_t *n)
@@ -249,7 +366,7 @@ int aur_dm_list(char (**names)[AUR_DM_NAME_MAX], size_t *n)
 
 			nm = (struct dm_names *)((char *)nm + next);
 			memset(&info, 0, sizeof(info));
-			if (get_first(nm->name, DM_DEVICE_TABLE, &info, params, sizeof(params)) == 0 &&
+			if (get_first(nm->name, NULL, DM_DEVICE_TABLE, &info, params, sizeof(params)) == 0 &&
 			    !strcmp(info.target, AUR_DM_TARGET)) {
 				char (*tmp)[AUR_DM_NAME_MAX] = realloc(out, (cnt + 1) * sizeof(*out));
 

@@ -30,6 +30,21 @@ int aur_dm_info(const char *name, struct aur_dm_info *info);
 /* Send a target message; response (may be empty) into @resp. */
 int aur_dm_message(const char *name, const char *msg, char *resp, size_t resplen);
 
+/*
+ * The same calls addressed by dm UUID ("AURORA-<volume uuid>", from
+ * aur_dm_uuid_of()) instead of by name: a name read earlier may since
+ * belong to another volume's mapping, a dm UUID never does.  -ENXIO (or
+ * -ENODEV) when no mapping has that UUID.
+ */
+int aur_dm_uuid_of(const char *vol_uuid, char *out, size_t len);
+int aur_dm_load_uuid(const char *dm_uuid, uint64_t sectors, const char *target,
+		     const char *params, bool read_only);
+int aur_dm_resume_uuid(const char *dm_uuid);
+int aur_dm_suspend_uuid(const char *dm_uuid);
+int aur_dm_remove_uuid(const char *dm_uuid);
+int aur_dm_info_uuid(const char *dm_uuid, struct aur_dm_info *info);
+int aur_dm_message_uuid(const char *dm_uuid, const char *msg, char *resp, size_t resplen);
+
 /* Names of every mapping whose first target is "aurora". */
 int aur_dm_list(char (**names)[AUR_DM_NAME_MAX], size_t *n);
 #endif /* AURORA_AGENT_DM_H */

@@ -213,6 +213,12 @@ static int parse_json(struct json_object *root, struct aur_hdr *h, char *err, si
 	    copy_str(h->cmk_account, sizeof(h->cmk_account), kms, "account", true, e, sizeof(e)) ||
 	    copy_str(h->cmk_region, sizeof(h->cmk_region), kms, "region", true, e, sizeof(e)))
 		return invalid(err, errlen, "kms: %s", e);
+	/* The identity of the configuration at format: optional (older headers lack it). */
+	if (copy_str(h->cmk_partition, sizeof(h->cmk_partition), kms, "partition", false, e, sizeof(e)) ||
+	    copy_str(h->caller_account, sizeof(h->caller_account), kms, "caller_account", false,
+		     e, sizeof(e)) ||
+	    copy_str(h->keystore_id, sizeof(h->keystore_id), kms, "keystore_id", false, e, sizeof(e)))
+		return invalid(err, errlen, "kms: %s", e);
 	if (strcmp(h->provider, "local") && strcmp(h->provider, "aws"))
 		return invalid(err, errlen, "kms: unknown provider \"%s\"", h->provider);
 	if (!aur_str_has_prefix(h->cmk_arn, "arn:"))
@@ -389,6 +395,12 @@ int aur_hdr_serialise(const struct aur_hdr *h, unsigned int copy, uint8_t *area,
 	json_object_object_add(kms, "key_arn", json_object_new_string(h->cmk_arn));
 	json_object_object_add(kms, "account", json_object_new_string(h->cmk_account));
 	json_object_object_add(kms, "region", json_object_new_string(h->cmk_region));
+	if (h->cmk_partition[0])
+		json_object_object_add(kms, "partition", json_object_new_string(h->cmk_partition));
+	if (h->caller_account[0])
+		json_object_object_add(kms, "caller_account", json_object_new_string(h->caller_account));
+	if (h->keystore_id[0])
+		json_object_object_add(kms, "keystore_id", json_object_new_string(h->keystore_id));
 	if (h->wrapped_dek.len == 0 || h->wrapped_dek.len > AUR_BLOB_MAX ||
 	    aur_base64_encode(h->wrapped_dek.data, h->wrapped_dek.len, b64,
 			   4 * ((AUR_BLOB_MAX + 2) / 3) + 1) < 0) {

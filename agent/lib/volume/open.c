@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -28,6 +29,9 @@ struct open_ctx {
 	int32_t serial;			/* the kernel key */
 	bool keyed;			/* the kernel key exists: revoke on failure */
 	bool created;			/* the mapping exists: remove on failure */
+	int lock_fd;			/* the volume's lock, -1 when not held */
+	char dm_uuid[64];		/* AURORA-<uuid>: how the mapping is addressed */
+	char mismatch[640];		/* account/region differ from the header's */
 };
 
 static bool name_valid(const char *n)
@@ -91,26 +95,117 @@ static int step_header(struct open_ctx *c, struct aur_error *err)
 	return 0;
 }
 
-/* Neither the name nor the volume may be open already; then unwrap the DEK. */
+/*
+ * Take the volume's lock (keyed by its UUID, whatever name or path this open
+ * was given), then read the header again under it: another open or close of
+ * the same volume has finished by then, and what it did is seen.
+ */
+static int step_lock(struct open_ctx *c, struct aur_error *err)
+{
+	char uuid[37];
+
+	aur_strcpy(uuid, sizeof(uuid), c->hr.hdr.uuid);
+	c->lock_fd = aur_volume_lock(uuid, AUR_VOLUME_LOCK_WAIT, err);
+	if (c->lock_fd < 0)
+		return c->lock_fd;
+	aur_hdr_free(&c->hr.hdr);
+	memset(&c->hr, 0, sizeof(c->hr));
+	aur_hdr_init(&c->hr.hdr);
+	if (step_header(c, err))
+		return -EIO;
+	if (strcmp(c->hr.hdr.uuid, uuid)) {
+		aur_error_set(err, AUR_EXIT_BUSY, "%s: reformatted while being opened", c->device);
+		return -ESTALE;
+	}
+	return aur_dm_uuid_of(uuid, c->dm_uuid, sizeof(c->dm_uuid));
+}
+
+/*
+ * The mapping using volume @uuid's kernel key, if any: the one with dm UUID
+ * AURORA-<uuid>, or any aurora mapping whose table names the key.  0 with
+ * @name set, or -ENODEV.
+ */
+static int key_user(const char *uuid, char *name, size_t len)
+{
+	struct aur_open_volume *vols;
+	char desc[AUR_KEY_DESC_MAX];
+	size_t n, i;
+	int r = -ENODEV;
+
+	aur_key_desc(uuid, desc);
+	if (aur_volume_list_open(&vols, &n, NULL))
+		return -ENODEV;
+	for (i = 0; i < n && r; i++) {
+		const char *ref = strstr(vols[i].dm.table, desc);
+
+		if (!strcmp(vols[i].uuid, uuid) ||
+		    (ref && (ref[strlen(desc)] == ' ' || ref[strlen(desc)] == '\0'))) {
+			aur_strcpy(name, len, vols[i].name);
+			r = 0;
+		}
+	}
+	free(vols);
+	return r;
+}
+
+/*
+ * The configuration must be the one the volume was formatted with (provider,
+ * keystore); neither the name nor the volume may be open already; then unwrap
+ * the DEK.
+ */
 static int step_kms(struct open_ctx *c, struct aur_error *err)
 {
 	struct aur_hdr *h = &c->hr.hdr;
 	struct aur_kms_status st;
-	struct aur_open_volume ov;
 	struct aur_dm_info di;
+	enum aur_kms_err e;
+	char user[AUR_DM_NAME_MAX], why[640];
+	int m;
 
 	if (aur_dm_info(c->name, &di) == 0) {
 		aur_error_set(err, AUR_EXIT_BUSY, "a mapping named \"%s\" already exists", c->name);
 		return -EEXIST;
 	}
-	if (aur_volume_find_open(h->uuid, &ov) == 0) {
-		aur_error_set(err, AUR_EXIT_BUSY, "volume %s is already open as \"%s\"",
-			      h->uuid, ov.name);
+	if (key_user(h->uuid, user, sizeof(user)) == 0) {
+		aur_error_set(err, AUR_EXIT_BUSY, "volume %s is already open as \"%s\"", h->uuid, user);
 		return -EEXIST;
 	}
-	if (c->kms->ops->decrypt(c->kms, h->cmk_arn, &h->ctx, &h->wrapped_dek, &c->dek,
-				 NULL, &st) != AUR_KMS_OK)
+	if (aur_dm_info_uuid(c->dm_uuid, &di) == 0) {
+		/* A mapping of this volume without an aurora table (an open cut short). */
+		aur_error_set(err, AUR_EXIT_BUSY,
+			      "volume %s already has a device-mapper device (dm uuid %s) without an "
+			      "aurora table; remove it with dmsetup", h->uuid, c->dm_uuid);
+		return -EEXIST;
+	}
+	m = aur_volume_config_matches(c->kms, h, why, sizeof(why));
+	if (m < 0) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s", why);
+		return m;
+	}
+	if (m == AUR_CONFIG_HARD_MISMATCH) {
+		aur_error_set(err, AUR_EXIT_CONFIG, "%s: configuration error, not a key loss: %s",
+			      c->device, why);
+		if (err)
+			err->kms_code = AUR_KMS_E_CONFIG;
+		return -EINVAL;
+	}
+	if (m == AUR_CONFIG_SOFT_MISMATCH) {
+		aur_strcpy(c->mismatch, sizeof(c->mismatch), why);
+		aur_dbg("%s", why);
+	}
+	e = c->kms->ops->decrypt(c->kms, h->cmk_arn, &h->ctx, &h->wrapped_dek, &c->dek, NULL, &st);
+	if (e != AUR_KMS_OK) {
+		if (aur_volume_classify(c->kms, h, e, why, sizeof(why)) == AUR_KMS_E_CONFIG) {
+			/* Both sides first: the KMS's detail is what may be cut short. */
+			aur_error_set(err, AUR_EXIT_CONFIG,
+				      "%s: configuration error, not a key loss: %s. Decrypt answered %s: %s",
+				      c->device, why, aur_kms_err_name(e), st.message);
+			if (err)
+				err->kms_code = AUR_KMS_E_CONFIG;
+			return -EACCES;
+		}
 		return aur_error_from_kms(err, "cannot unwrap the volume key (Decrypt)", &st);
+	}
 	if (c->dek->len != AUR_KEY_BYTES) {
 		aur_error_set(err, AUR_EXIT_HEADER, "the unwrapped key has %zu bytes, not %d",
 			      c->dek->len, AUR_KEY_BYTES);
@@ -125,9 +220,21 @@ static int step_keyring(struct open_ctx *c, struct aur_error *err)
 	const char *uuid = c->hr.hdr.uuid;
 	int r;
 
-	/* A key left over from a crash (no mapping uses it): drop it. */
+	/*
+	 * A key left over from a crash: drop it, but only when no live mapping
+	 * uses it (checked again here, under the volume's lock).
+	 */
 	if (aur_keyring_find(uuid, &c->serial) == 0) {
-		aur_warn("revoking a stale kernel key for volume %s", uuid);
+		char user[AUR_DM_NAME_MAX];
+
+		if (key_user(uuid, user, sizeof(user)) == 0) {
+			aur_secret_free(c->dek);
+			c->dek = NULL;
+			aur_error_set(err, AUR_EXIT_BUSY, "volume %s is already open as \"%s\"",
+				      uuid, user);
+			return -EEXIST;
+		}
+		aur_warn("revoking a stale kernel key for volume %s (no mapping uses it)", uuid);
 		aur_keyring_revoke(uuid);
 	}
 	r = aur_keyring_add(uuid, c->dek, &c->serial);
@@ -144,11 +251,9 @@ static int step_keyring(struct open_ctx *c, struct aur_error *err)
 
 static int step_dm_create(struct open_ctx *c, struct aur_error *err)
 {
-	char dmuuid[64];
 	int r;
 
-	snprintf(dmuuid, sizeof(dmuuid), AUR_DM_UUID_PREFIX "%s", c->hr.hdr.uuid);
-	r = aur_dm_create(c->name, dmuuid, c->ro);
+	r = aur_dm_create(c->name, c->dm_uuid, c->ro);
 	if (r) {
 		aur_error_set(err, r == -EBUSY || r == -EEXIST ? AUR_EXIT_BUSY : AUR_EXIT_KERNEL,
 			      "cannot create mapping \"%s\": %s", c->name, strerror(-r));
@@ -164,7 +269,7 @@ static int step_dm_load(struct open_ctx *c, struct aur_error *err)
 	int r;
 
 	aur_volume_table(&c->hr.hdr, c->sb.st_rdev, params, sizeof(params));
-	r = aur_dm_load(c->name, c->hr.hdr.data_size / 512, AUR_DM_TARGET, params, c->ro);
+	r = aur_dm_load_uuid(c->dm_uuid, c->hr.hdr.data_size / 512, AUR_DM_TARGET, params, c->ro);
 	if (r)
 		aur_error_set(err, AUR_EXIT_KERNEL,
 			      "cannot load the aurora table for \"%s\": %s (is the dm-aurora module loaded? "
@@ -174,7 +279,7 @@ static int step_dm_load(struct open_ctx *c, struct aur_error *err)
 
 static int step_dm_resume(struct open_ctx *c, struct aur_error *err)
 {
-	int r = aur_dm_resume(c->name);
+	int r = aur_dm_resume_uuid(c->dm_uuid);
 
 	if (r)
 		aur_error_set(err, AUR_EXIT_KERNEL, "cannot activate \"%s\": %s", c->name, strerror(-r));
@@ -187,6 +292,7 @@ static const struct {
 	int (*run)(struct open_ctx *c, struct aur_error *err);
 } open_steps[] = {
 	{ "header", step_header },
+	{ "lock", step_lock },
 	{ "kms", step_kms },
 	{ "keyring", step_keyring },
 	{ "dm-create", step_dm_create },
@@ -198,7 +304,7 @@ static const struct {
 static void rollback(struct open_ctx *c)
 {
 	if (c->created) {
-		int r = aur_dm_remove(c->name);
+		int r = aur_dm_remove_uuid(c->dm_uuid);
 
 		if (r)
 			aur_err("rollback: cannot remove mapping \"%s\": %s", c->name, strerror(-r));
@@ -212,6 +318,7 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 {
 	struct open_ctx c = {
 		.kms = kms, .device = device, .name = name, .ro = flags & AUR_OPEN_READ_ONLY,
+		.lock_fd = -1,
 	};
 	size_t i;
 	int r = 0;
@@ -232,6 +339,10 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 		rollback(&c);
 	else
 		aur_keyring_detach_process(c.serial);
+	aur_volume_unlock(c.lock_fd);
+	if (!r && c.mismatch[0])
+		aur_warn("%s; opened all the same (a CMK of another account or region may be intended)",
+			 c.mismatch);
 	aur_secret_free(c.dek);
 	aur_hdr_free(&c.hr.hdr);
 	return r;

@@ -187,7 +187,14 @@ int aur_volume_format(struct aur_kms *kms, const char *device,
 	}
 	aur_strcpy(h.cmk_region, sizeof(h.cmk_region), arn.region);
 	aur_strcpy(h.cmk_account, sizeof(h.cmk_account), arn.account);
+	aur_strcpy(h.cmk_partition, sizeof(h.cmk_partition), arn.partition);
+	aur_strcpy(h.caller_account, sizeof(h.caller_account), kms->account);
 	aur_strcpy(h.provider, sizeof(h.provider), kms->ops->name);
+	/* After GenerateDataKey: an embedded keystore has its master key by now. */
+	if (aur_kms_identity(kms, h.keystore_id, sizeof(h.keystore_id), &st) != AUR_KMS_OK) {
+		r = aur_error_from_kms(err, "reading the keystore identity", &st);
+		goto out;
+	}
 	aur_strcpy(h.cmk_named, sizeof(h.cmk_named), key_id);
 	h.sector_size = ss;
 	h.data_offset = off;
@@ -323,6 +330,15 @@ int aur_volume_find_open(const char *uuid, struct aur_open_volume *v)
 	return r;
 }
 
+int aur_volume_message(const char *uuid, const char *msg, char *resp, size_t resplen)
+{
+	char dmu[64];
+
+	if (aur_dm_uuid_of(uuid, dmu, sizeof(dmu)))
+		return -EINVAL;
+	return aur_dm_message_uuid(dmu, msg, resp, resplen);
+}
+
 int aur_volume_table(const struct aur_hdr *h, dev_t dev, char *params, size_t len)
 {
 	char desc[AUR_KEY_DESC_MAX], opts[32] = "";
@@ -338,19 +354,31 @@ int aur_volume_table(const struct aur_hdr *h, dev_t dev, char *params, size_t le
 int aur_volume_close(const char *name, struct aur_error *err)
 {
 	struct aur_open_volume v;
-	int r = aur_volume_get_open(name, &v, err);
+	char dmu[64];
+	int r = aur_volume_get_open(name, &v, err), lk = -1;
 
 	if (r)
 		return r;
-	r = aur_dm_remove(name);
+	/* Under the volume's lock, remove the very mapping looked at: by dm UUID. */
+	if (v.uuid[0]) {
+		lk = aur_volume_lock(v.uuid, AUR_VOLUME_LOCK_WAIT, err);
+		if (lk < 0)
+			return lk;
+		aur_dm_uuid_of(v.uuid, dmu, sizeof(dmu));
+		r = aur_dm_remove_uuid(dmu);
+	} else {
+		r = aur_dm_remove(name);
+	}
 	if (r) {
 		aur_error_set(err, r == -EBUSY ? AUR_EXIT_BUSY : AUR_EXIT_KERNEL,
 			      "cannot remove \"%s\": %s%s", name, strerror(-r),
 			      r == -EBUSY ? " (still mounted or open?)" : "");
+		aur_volume_unlock(lk);
 		return r;
 	}
 	if (v.uuid[0] && aur_keyring_revoke(v.uuid) == -ENOKEY)
 		aur_dbg("no kernel key left for volume %s", v.uuid);
+	aur_volume_unlock(lk);
 	return 0;
 }
 
@@ -364,6 +392,14 @@ void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
 	enum aur_kms_err e;
 
 	memset(c, 0, sizeof(*c));
+	/* Another provider or keystore cannot answer for this CMK: no KMS call. */
+	if (aur_volume_config_matches(kms, h, c->message, sizeof(c->message)) ==
+	    AUR_CONFIG_HARD_MISMATCH) {
+		c->verdict = AUR_CMK_CONFIG_ERROR;
+		c->kms_err = AUR_KMS_E_CONFIG;
+		snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(AUR_KMS_E_CONFIG));
+		return;
+	}
 	e = kms->ops->describe_key(kms, h->cmk_arn, &c->info, &st);
 	if (e == AUR_KMS_OK) {
 		enum aur_kms_err se = AUR_KMS_OK;
@@ -404,6 +440,19 @@ void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
 		return;
 	}
 	c->kms_err = e;
+	{
+		/* A "no" that a wrong account or region explains is no verdict. */
+		char why[512];
+
+		if (aur_volume_classify(kms, h, e, why, sizeof(why)) == AUR_KMS_E_CONFIG) {
+			c->verdict = AUR_CMK_CONFIG_ERROR;
+			c->kms_err = AUR_KMS_E_CONFIG;
+			snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(AUR_KMS_E_CONFIG));
+			aur_snprintf(c->message, sizeof(c->message), "%s: %s; %s",
+				     aur_kms_err_name(e), st.message, why);
+			return;
+		}
+	}
 	c->verdict = aur_kms_err_is_definitive(e) ? AUR_CMK_LOST : AUR_CMK_TRANSIENT;
 	snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(e));
 	snprintf(c->message, sizeof(c->message), "%s", st.message);
@@ -466,7 +515,9 @@ int aur_volume_mark_terminal(const char *device, const char *dm_name, const char
 		char resp[128];
 
 		snprintf(msg, sizeof(msg), "terminal %s", reason);
-		r = aur_dm_message(dm_name, msg, resp, sizeof(resp));
+		/* By dm UUID: the name may belong to another volume's mapping by now. */
+		r = vuuid[0] ? aur_volume_message(vuuid, msg, resp, sizeof(resp)) :
+			       aur_dm_message(dm_name, msg, resp, sizeof(resp));
 		if (r) {
 			aur_err("%s: message \"%s\" failed: %s", dm_name, msg, strerror(-r));
 			if (!ret) {

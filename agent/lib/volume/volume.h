@@ -8,7 +8,7 @@
  * exit_code is the CLI's exit code class (util.h enum aur_exit).
  *
  * Test hook: AURORA_FAULT=<step> (util/fault.h) makes `open` fail right after <step>
- * succeeded (header, kms, keyring, dm-create, dm-load, dm-resume), to prove
+ * succeeded (header, lock, kms, keyring, dm-create, dm-load, dm-resume), to prove
  * that nothing is left behind; it can only make an open fail.
  *
  * Its interface is declared in aurora/aurora.h (the library's public header);

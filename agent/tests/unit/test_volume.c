@@ -184,6 +184,24 @@ int main(void)
 
 		snprintf(ks2, sizeof(ks2), "%s/broken", ks);
 		aur_kms_local_new(&lo, &kb, &st);
+		{
+			/* The same keystore (same master key), its keystore.json damaged. */
+			char src[80], dst[96], buf[64];
+			int a, b;
+			ssize_t n = -1;
+
+			snprintf(src, sizeof(src), "%s/master.key", ks);
+			snprintf(dst, sizeof(dst), "%s/master.key", ks2);
+			a = open(src, O_RDONLY);
+			b = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0600);
+			if (a >= 0 && b >= 0)
+				n = read(a, buf, sizeof(buf));
+			ok(n == 32 && write(b, buf, (size_t)n) == n, "copy the master key to a second keystore directory");
+			if (a >= 0)
+				close(a);
+			if (b >= 0)
+				close(b);
+		}
 		snprintf(ks2 + strlen(ks2), sizeof(ks2) - strlen(ks2), "/keystore.json");
 		f = open(ks2, O_WRONLY | O_CREAT, 0600);
 		if (f >= 0) {

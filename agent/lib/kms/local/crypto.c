@@ -363,3 +363,43 @@ aur_kerr lk_unwrap(struct aur_kms *kms, const char *key_id, const struct aur_enc
 	return AUR_KMS_OK;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Identity                                                           */
+
+aur_kerr lk_identity(struct aur_kms *kms, char *out, size_t len, struct aur_kms_status *st)
+{
+	static const char label[] = "aurora keystore identity v1";
+	struct local_priv *p = kms->priv;
+	uint8_t md[32];
+	unsigned int mdlen = sizeof(md);
+	EVP_MD_CTX *c;
+	int fd, ok;
+	size_t i;
+
+	out[0] = '\0';
+	if (!p->mk) {
+		/* No master key yet: no identity, and nothing is created. */
+		fd = open(p->master, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT)
+			return AUR_KMS_OK;
+		if (fd >= 0)
+			close(fd);
+		if (load_master(p, st))
+			return st ? st->code : AUR_KMS_E_INTERNAL;
+	}
+	c = EVP_MD_CTX_new();
+	ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(c, label, sizeof(label) - 1) == 1 &&
+	     EVP_DigestUpdate(c, p->mk->data, MAT_LEN) == 1 &&
+	     EVP_DigestFinal_ex(c, md, &mdlen) == 1;
+	EVP_MD_CTX_free(c);
+	if (!ok || len < 3 + 32 + 1)
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "cannot derive the keystore identity");
+	memcpy(out, "ks-", 3);
+	for (i = 0; i < 16; i++)
+		snprintf(out + 3 + 2 * i, 3, "%02x", md[i]);
+	explicit_bzero(md, sizeof(md));
+	aur_kms_ok(st);
+	return AUR_KMS_OK;
+}

@@ -146,6 +146,9 @@ aur_kerr lk_unwrap(struct aur_kms *kms, const char *key_id, const struct aur_enc
 		   const struct aur_blob *b, struct aur_secret **pt, struct lkey **kout,
 		   struct aur_kms_status *st);
 
+/* The keystore's identity (aur_kms_identity()); reads only. */
+aur_kerr lk_identity(struct aur_kms *kms, char *out, size_t len, struct aur_kms_status *st);
+
 /* keys.c */
 void lk_key_arn(const struct lkey *k, char *out, size_t n);
 bool lk_policy_allows(const struct lkey *k, const char *acct);

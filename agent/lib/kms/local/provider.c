@@ -288,6 +288,7 @@ static const struct aur_kms_ops local_ops = {
 	.decrypt = l_decrypt,
 	.re_encrypt = l_reencrypt,
 	.destroy = l_destroy,
+	.identity = lk_identity,
 };
 
 bool aur_kms_is_local(const struct aur_kms *kms)
