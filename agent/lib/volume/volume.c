@@ -26,6 +26,10 @@ int aur_exit_from_kms(enum aur_kms_err e)
 		return AUR_EXIT_USAGE;
 	if (e == AUR_KMS_E_INTERNAL)
 		return AUR_EXIT_FAILURE;
+	/* A configuration that does not match is not fixed by retrying. */
+	if (e == AUR_KMS_E_CONFIG)
+		return AUR_EXIT_CONFIG;
+	/* Refused credentials may be renewed (IMDS, rotation): retry later. */
 	return AUR_EXIT_KMS_UNAVAIL;
 }
 

@@ -33,6 +33,9 @@ static struct aur_kms *mk(const char *dir, const char *acct, const char *region)
 	struct aur_kms_status st;
 	struct aur_kms *k = NULL;
 
+	/* The keystore directory exists (a mountpoint); opening creates nothing in it. */
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return NULL;
 	aur_kms_local_new(&o, &k, &st);
 	return k;
 }
@@ -177,10 +180,10 @@ int main(void)
 	   "classify: success is success");
 
 	/* The CMK check: a mismatch is never LOST. */
+	/* Requests go to the ARN's region: another configured region still finds the key. */
 	aur_volume_check_cmk(k1reg, &h, &c);
-	ok(c.verdict == AUR_CMK_CONFIG_ERROR && c.kms_err == AUR_KMS_E_CONFIG &&
-	   !strcmp(c.reason, "ConfigError") && strstr(c.message, R1) && strstr(c.message, R2),
-	   "check_cmk with another region: ConfigError, not LOST (%s)", c.message);
+	ok(c.verdict == AUR_CMK_OK, "check_cmk with another configured region: the key is served in its ARN's region, OK (%s)",
+	   c.message);
 	aur_volume_check_cmk(k2acct, &h, &c);
 	ok(c.verdict == AUR_CMK_CONFIG_ERROR, "check_cmk with another account: ConfigError, not LOST (%s)",
 	   c.message);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kms/local/kms_local.h"
@@ -183,6 +184,8 @@ int main(void)
 		int f;
 
 		snprintf(ks2, sizeof(ks2), "%s/broken", ks);
+		/* Opening a keystore creates nothing: make the directory. */
+		ok(mkdir(ks2, 0700) == 0, "make a second keystore directory");
 		aur_kms_local_new(&lo, &kb, &st);
 		{
 			/* The same keystore (same master key), its keystore.json damaged. */
