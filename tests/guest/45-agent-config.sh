@@ -15,7 +15,7 @@
 #    are addressed by dm UUID).
 . /tests/lib.sh
 . /tests/40-agent-lib.inc
-ktap_plan 53
+ktap_plan 55
 dmesg_mark
 ag_modules >&2
 KS=$AG_TMP/ks
@@ -39,7 +39,7 @@ sum1m() { dd if="/dev/mapper/$1" bs=1M count=1 iflag=direct status=none | sha256
 open_err() {
 	local l=$1
 	shift
-	aurora "$@" open "$LOOP" "$NAME" 2> "$AG_TMP/err.$l"
+	aurora "$@" open "$LOOP" "$NAME" 2> "$AG_TMP/err.$l" >&2
 	echo $?
 }
 # ks_hold: hold the keystore's lock until ks_release (every KMS call waits).
@@ -91,12 +91,16 @@ ktap_check "close" aurora close "$NAME"
 
 # The region configured is the default for new keys: a key named by its ARN
 # is asked for in the ARN's region (eu-west-1), whatever the configuration.
+rc=$(open_err region --region us-east-1)
+note "open with region us-east-1: exit $rc: $(cat "$AG_TMP/err.region")"
 ktap_result "open with region us-east-1: opens (the ARN's region is asked), data intact" \
-	"$([ "$(open_err region --region us-east-1)" = 0 ] && [ "$(sum1m "$NAME")" = "$SUM" ] &&
-	   aurora close "$NAME"; echo $?)"
+	"$([ "$rc" = 0 ] && [ "$(sum1m "$NAME")" = "$SUM" ]; echo $?)"
+ktap_check "... close" aurora close "$NAME"
+rc=$(open_err noregion --config "$AG_TMP/noregion.conf")
+note "open with no region line: exit $rc: $(cat "$AG_TMP/err.noregion")"
 ktap_result "open with no region line: opens, data intact" \
-	"$([ "$(open_err noregion --config "$AG_TMP/noregion.conf")" = 0 ] && [ "$(sum1m "$NAME")" = "$SUM" ] &&
-	   aurora close "$NAME"; echo $?)"
+	"$([ "$rc" = 0 ] && [ "$(sum1m "$NAME")" = "$SUM" ]; echo $?)"
+ktap_check "... close" aurora close "$NAME"
 ktap_result "open with another account: exit 10 naming both accounts" \
 	"$([ "$(open_err account --account 000000000000)" = 10 ] &&
 	   grep -q "account $A1" "$AG_TMP/err.account" && grep -q 'account 000000000000' "$AG_TMP/err.account"; echo $?)"
