@@ -442,7 +442,7 @@ static int aurora_message_key(struct aurora_c *ac, unsigned int argc,
 	}
 	noio = memalloc_noio_save();
 	if (argc == 2 && !strcasecmp(argv[1], AURORA_DM_MSG_KEY_WIPE)) {
-		/* out of service, nothing of the key stays */
+		/* inaccessible or terminal: the key reference goes too */
 		aurora_key_wipe(ac, aurora_out_of_service(ac));
 		r = 0;
 	} else if (argc == 3 && !strcasecmp(argv[1], AURORA_DM_MSG_KEY_SET)) {
