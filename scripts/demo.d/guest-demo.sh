@@ -120,6 +120,7 @@ good "open refused (exit $rc): the way back is aurora restore from a backup"
 kill "$AGENT" 2>/dev/null
 
 say "The way out of terminal: restore the backup onto a new disk (the CMK is usable again)"
+modprobe loop 2>/dev/null
 truncate -s 64M /tmp/restore.img
 RDEV=$(losetup -f --show /tmp/restore.img) || die "no loop device"
 run aurora restore "$BAK" "$RDEV" || die "restore failed"
