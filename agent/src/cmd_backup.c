@@ -2,6 +2,7 @@
 /* aurora CLI: backup, backup verify, restore, header backup/restore. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -186,6 +187,68 @@ static int cmd_header(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	return 0;
 }
 
+
+static int cmd_snapshot(const struct aur_cli_cmd *cmd, int argc, char **argv)
+{
+	struct aur_error e = { 0 };
+	struct aur_snapshot sn, *all = NULL;
+	const char *op;
+	size_t n = 0, i;
+	int r, nargs;
+
+	r = aur_cli_parse(cmd, argc, argv, NULL, NULL);
+	if (r != AUR_CLI_GO_ON)
+		return r;
+	op = argc - optind >= 1 ? argv[optind] : "";
+	nargs = argc - optind - 1;
+	if (!strcmp(op, "create") && nargs == 2) {
+		r = aur_snapshot_create(argv[optind + 1], argv[optind + 2], &sn, &e);
+		if (r)
+			return aur_cli_report(&e);
+		printf("snapshot %s/%s of volume %s (%s/%s): ciphertext under the same data key%s%s\n",
+		       sn.vg, sn.lv, argv[optind + 1], sn.vg, sn.origin,
+		       sn.dm_path[0] ? ", device " : "", sn.dm_path);
+		return 0;
+	}
+	if (!strcmp(op, "delete") && nargs == 1) {
+		r = aur_snapshot_delete(argv[optind + 1], &e);
+		if (r)
+			return aur_cli_report(&e);
+		printf("deleted snapshot %s\n", argv[optind + 1]);
+		return 0;
+	}
+	if (strcmp(op, "list") || nargs != 0)
+		return aur_cli_fail_usage("snapshot", "expected: snapshot create <name> <snap>, "
+					  "snapshot list, or snapshot delete <snap>");
+	r = aur_snapshot_list(&all, &n, &e);
+	if (r)
+		return aur_cli_report(&e);
+	if (aur_cli.json) {
+		struct json_object *a = json_object_new_array();
+
+		for (i = 0; i < n; i++) {
+			struct json_object *j = json_object_new_object();
+
+			json_object_object_add(j, "vg", json_object_new_string(all[i].vg));
+			json_object_object_add(j, "snapshot", json_object_new_string(all[i].lv));
+			json_object_object_add(j, "origin", json_object_new_string(all[i].origin));
+			json_object_object_add(j, "volume_uuid", json_object_new_string(all[i].volume_uuid));
+			json_object_object_add(j, "time", json_object_new_string(all[i].time));
+			json_object_object_add(j, "active", json_object_new_boolean(all[i].active));
+			json_object_object_add(j, "device", json_object_new_string(all[i].dm_path));
+			json_object_array_add(a, j);
+		}
+		aur_cli_print_json(a);
+	} else {
+		for (i = 0; i < n; i++)
+			printf("%s/%s  origin %s  volume %s  %s  %s\n", all[i].vg, all[i].lv,
+			       all[i].origin, all[i].volume_uuid[0] ? all[i].volume_uuid : "?",
+			       all[i].time, all[i].active ? all[i].dm_path : "inactive");
+	}
+	free(all);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 
 static const struct aur_cli_opt backup_opts[] = {
@@ -254,6 +317,18 @@ static const char header_description[] =
 	"header restore <file> <device>: write a saved header back. Refused when <device>\n"
 	"holds the header of another volume (or a filesystem signature) unless --force.\n\n";
 
+static const char snapshot_list[] =
+	"  snapshot create|list|delete  thin-LVM snapshots of open volumes\n";
+
+static const char snapshot_description[] =
+	"snapshot create <name> <snap>: a crash-consistent snapshot of open volume <name>\n"
+	"whose ciphertext is on an LVM thin logical volume: the mapping is suspended\n"
+	"(flushed), the thin LV snapshotted as <snap> in its volume group (lvcreate -s),\n"
+	"and the mapping resumed. The snapshot is ciphertext under the same data key; back\n"
+	"it up with aurora backup /dev/mapper/<vg>-<snap>.\n"
+	"snapshot list: every aurora snapshot (LVs tagged aurora_snapshot).\n"
+	"snapshot delete <snap>: remove one (<snap> or <vg>/<snap>).\n\n";
+
 const struct aur_cli_cmd aur_cli_backup_cmds[] = {
 	{ .name = "backup", .list = backup_list,
 	  .usage = "backup <source> <file> [options]  |  backup verify <file>",
@@ -265,5 +340,8 @@ const struct aur_cli_cmd aur_cli_backup_cmds[] = {
 	{ .name = "header", .list = header_list,
 	  .usage = "header backup <device> <file> | header restore <file> <device> [--force]",
 	  .description = header_description, .opts = header_opts, .run = cmd_header },
+	{ .name = "snapshot", .list = snapshot_list,
+	  .usage = "snapshot create <name> <snap> | snapshot list | snapshot delete <snap>",
+	  .description = snapshot_description, .run = cmd_snapshot },
 	{ .name = NULL }
 };

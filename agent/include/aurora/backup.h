@@ -13,6 +13,7 @@
 #ifndef AURORA_BACKUP_H
 #define AURORA_BACKUP_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -80,5 +81,36 @@ int aur_header_backup(const char *device, const char *file, bool force,
  */
 int aur_header_restore(const char *file, const char *device, bool force,
 		       struct aur_backup_info *info, struct aur_error *err);
+
+
+/* ------------------------------------------------------------------ */
+/* Snapshots of open volumes on LVM thin storage                      */
+
+#define AUR_LVM_NAME_MAX	128
+#define AUR_SNAPSHOT_TAG	"aurora_snapshot"
+
+struct aur_snapshot {
+	char vg[AUR_LVM_NAME_MAX];
+	char lv[AUR_LVM_NAME_MAX];	/* the snapshot */
+	char origin[AUR_LVM_NAME_MAX];	/* the thin LV it was taken of */
+	char volume_uuid[37];		/* the aurora volume, from its tag */
+	char time[64];			/* lvs lv_time */
+	char dm_path[PATH_MAX];		/* /dev/mapper/... when active */
+	bool active;
+};
+
+/*
+ * Crash-consistent snapshot @snap of open volume (mapping) @name whose
+ * ciphertext is on an LVM thin LV: suspend the mapping (flushing it),
+ * `lvcreate -s` the thin LV, resume.  The snapshot is active, tagged
+ * AUR_SNAPSHOT_TAG and aurora_volume:<uuid>, and holds ciphertext under the
+ * same data key.  A volume not on thin LVM: -ENOTSUP with what snapshots need.
+ */
+int aur_snapshot_create(const char *name, const char *snap, struct aur_snapshot *out,
+			struct aur_error *err);
+/* Every aurora snapshot (LVs tagged AUR_SNAPSHOT_TAG); *list is malloc()ed. */
+int aur_snapshot_list(struct aur_snapshot **list, size_t *n, struct aur_error *err);
+/* Remove aurora snapshot @snap ("VG/LV", or an LV name found in one VG). */
+int aur_snapshot_delete(const char *snap, struct aur_error *err);
 
 #endif /* AURORA_BACKUP_H */

@@ -19,6 +19,7 @@
 
 #include "backup/bfile.h"
 #include "kms/arn.h"
+#include "backup/lvm.h"
 #include "kms/kms.h"
 #include "util/util.h"
 #include "volume/header.h"
@@ -44,26 +45,68 @@ static bool all_zero(const uint8_t *p, size_t len)
 
 /*
  * Open the source: exclusively (a block device in use by a mapping, a
- * mount or another exclusive opener is refused), with a better message
- * when it is an open aurora volume.
+ * mount or another exclusive opener is refused).  When it is an open
+ * aurora volume, -EBUSY with @mapping set: the caller may snapshot it.
  */
-static int open_source(const char *source, struct stat *sb, struct aur_error *err)
+static int open_source(const char *source, struct stat *sb, char *mapping,
+		       struct aur_error *err)
 {
 	struct aur_open_volume ov;
 	struct aur_hdr_read hr;
 	struct aur_error e2 = { 0 };
-	int fd = aur_volume_open_dev(source, O_RDONLY | O_EXCL, sb, err);
+	int fd;
 
+	mapping[0] = '\0';
+	if (!strchr(source, '/') && aur_volume_get_open(source, &ov, NULL) == 0) {
+		aur_strcpy(mapping, AUR_DM_NAME_MAX, ov.name);
+		return -EBUSY;
+	}
+	fd = aur_volume_open_dev(source, O_RDONLY | O_EXCL, sb, err);
 	if (fd != -EBUSY)
 		return fd;
 	if (aur_volume_read_header(source, &hr, &e2) == 0) {
-		if (aur_volume_find_open(hr.hdr.uuid, &ov) == 0)
+		if (aur_volume_find_open(hr.hdr.uuid, &ov) == 0) {
+			aur_strcpy(mapping, AUR_DM_NAME_MAX, ov.name);
 			aur_error_set(err, AUR_EXIT_BUSY,
 				      "%s: volume %s is open as /dev/mapper/%s: close it first, or back "
 				      "up a snapshot of it", source, hr.hdr.uuid, ov.name);
+		}
 		aur_hdr_free(&hr.hdr);
 	}
 	return fd;
+}
+
+/* Back up open volume @mapping through a temporary thin snapshot. */
+static int backup_via_snapshot(const char *mapping, const char *file,
+			       const struct aur_backup_opts *o, struct aur_backup_info *info,
+			       struct aur_error *err)
+{
+	struct aur_snapshot snap;
+	struct aur_error e2 = { 0 };
+	char tmp[64], vglv[2 * AUR_LVM_NAME_MAX + 2];
+	int r;
+
+	snprintf(tmp, sizeof(tmp), "aurora-backup-%d", (int)getpid());
+	r = aur_snapshot_create(mapping, tmp, &snap, &e2);
+	if (r) {
+		aur_error_set(err, e2.exit_code ? e2.exit_code : AUR_EXIT_FAILURE,
+			      "volume %s is open and a temporary snapshot of it failed (close it, or "
+			      "put it on LVM thin storage): %s", mapping, e2.msg);
+		return r;
+	}
+	if (!snap.dm_path[0]) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "temporary snapshot %s/%s has no device node",
+			      snap.vg, snap.lv);
+		r = -ENOENT;
+	} else {
+		aur_info("backing up open volume %s through temporary snapshot %s/%s", mapping,
+			 snap.vg, snap.lv);
+		r = aur_backup_create(snap.dm_path, file, o, info, err);
+	}
+	snprintf(vglv, sizeof(vglv), "%s/%s", snap.vg, snap.lv);
+	if (aur_snapshot_delete(vglv, &e2))
+		aur_warn("cannot remove temporary snapshot %s: %s", vglv, e2.msg);
+	return r;
 }
 
 /* FILE for writing: "-" is stdout (not a terminal); else created (0600). */
@@ -157,7 +200,7 @@ int aur_backup_create(const char *source, const char *file, const struct aur_bac
 	uint8_t *area = NULL, *buf = NULL, *hashes = NULL;
 	uint8_t rec[BK_REC_HDR];
 	uint64_t size, i;
-	char e[400];
+	char e[400], mapping[AUR_DM_NAME_MAX];
 	bool created = false;
 	int fd, out = -1, r;
 
@@ -169,7 +212,9 @@ int aur_backup_create(const char *source, const char *file, const struct aur_bac
 			      AUR_BACKUP_CHUNK_MIN, AUR_BACKUP_CHUNK_MAX);
 		return -EINVAL;
 	}
-	fd = open_source(source, &sb, err);
+	fd = open_source(source, &sb, mapping, err);
+	if (fd == -EBUSY && mapping[0])
+		return backup_via_snapshot(mapping, file, o, info, err);
 	if (fd < 0)
 		return fd;
 	flock(fd, LOCK_SH);
