@@ -29,6 +29,7 @@ dev=/dev/mapper/$vg-vol
 ktap_check "thin LV device node exists" test -b "$dev"
 name=$(uniq snapvol)
 ag_cleanup_on_exit "$name"
+on_exit "dmsetup resume $name 2>/dev/null"
 mnt=/mnt/$name
 mkdir -p "$mnt"
 setup() {
@@ -63,7 +64,7 @@ fio --name=load --filename="$mnt/fio.dat" --size=8M --rw=randwrite --bs=4k \
 	--fsync=16 --output="$AG_TMP/fio.out" >/dev/null 2>&1 &
 fio_pid=$!
 sleep 4
-ktap_check "snapshot create while fio writes" aurora snapshot create "$name" snap1
+ktap_check "snapshot create while fio writes" timeout 200 aurora snapshot create "$name" snap1
 ktap_check "the live volume is not left suspended" \
 	bash -c "[ \"\$(dmsetup info -c --noheadings -o attr $name | cut -c3)\" != s ]"
 wait "$fio_pid"

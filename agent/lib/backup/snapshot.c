@@ -22,6 +22,12 @@
 #include "volume/volume.h"
 
 #define LVM_OUT_MAX	(256 * 1024)
+#define AUR_LVM_TIMEOUT	120	/* seconds */
+/*
+ * lvm scans every block device for labels; a suspended one (our aurora
+ * mapping while the snapshot is taken) would block that scan for good.
+ */
+#define LVM_SKIP_SUSPENDED	"devices { ignore_suspended_devices = 1 }"
 
 static int read_all(int fd, char *buf, size_t size)
 {
@@ -76,6 +82,8 @@ int aur_lvm_run(const char *const *args, char *out, size_t outlen, char *err, si
 		dup2(efd, STDERR_FILENO);
 		/* lvm warns about descriptors it inherits. */
 		setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+		/* A hung lvm (it may run while a mapping is suspended) is killed. */
+		alarm(AUR_LVM_TIMEOUT);
 		execvp("lvm", (char *const *)argv);
 		dprintf(STDERR_FILENO, "cannot execute lvm: %s (is lvm2 installed?)", strerror(errno));
 		_exit(127);
@@ -135,7 +143,7 @@ static int thin_lv_of(uint32_t ma, uint32_t mi, char *vg, char *lv, char *why, s
 	int r;
 
 	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/dm/name", ma, mi);
-	if (aur_read_file(p, 256, &dmname, &len)) {
+	if (aur_read_file(p, 8192, &dmname, &len)) {
 		snprintf(why, whylen, "it is not a device-mapper device, so not an LVM logical volume");
 		return -ENOTSUP;
 	}
@@ -212,7 +220,8 @@ int aur_snapshot_create(const char *name, const char *snap, struct aur_snapshot 
 		return r;
 	}
 	{
-		const char *args[] = { "lvcreate", "--quiet", "--snapshot", "--name", snap,
+		const char *args[] = { "lvcreate", "--config", LVM_SKIP_SUSPENDED, "--quiet",
+				       "--snapshot", "--name", snap,
 				       "--setactivationskip", "n", "--addtag", AUR_SNAPSHOT_TAG,
 				       "--addtag", tag, vglv, NULL };
 
