@@ -167,7 +167,7 @@ static int thin_lv_of(uint32_t ma, uint32_t mi, char *vg, char *lv, char *why, s
 			snprintf(why, whylen, "unexpected lvs output \"%s\"", out);
 			return -ENOTSUP;
 		}
-		aur_strtrim(f[i]);
+		f[i] = aur_strtrim(f[i]);
 	}
 	if (strcmp(f[2], "thin")) {
 		snprintf(why, whylen, "it is the LVM logical volume %s/%s of type %s, not a thin volume",
@@ -287,7 +287,7 @@ int aur_snapshot_list(struct aur_snapshot **list, size_t *n, struct aur_error *e
 			f[i] = strtok_r(i ? NULL : line, "|", &s2);
 			if (!f[i])
 				break;
-			aur_strtrim(f[i]);
+			f[i] = aur_strtrim(f[i]);
 		}
 		if (i < 4)
 			continue;
