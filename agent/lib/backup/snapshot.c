@@ -103,7 +103,12 @@ int aur_lvm_run(const char *const *args, char *out, size_t outlen, char *err, si
 	lseek(efd, 0, SEEK_SET);
 	read_all(efd, err, errlen);
 	close(efd);
-	aur_strtrim(err);
+	{
+		char *t = aur_strtrim(err);
+
+		if (t != err)
+			memmove(err, t, strlen(t) + 1);
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (!err[0])
