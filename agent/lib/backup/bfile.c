@@ -287,7 +287,7 @@ int bk_read_head(struct bk_stream *s, struct bk_meta *m, char *err, size_t errle
 	ver = le32(pre + 8);
 	mlen = le32(pre + 12);
 	if (ver != BK_VERSION) {
-		snprintf(err, errlen, "%s: backup format version %u; this aurora reads version %u",
+		snprintf(err, errlen, "%s: backup format version %u; this aurora reads version %d",
 			 s->name, ver, BK_VERSION);
 		return -EPROTONOSUPPORT;
 	}
@@ -401,7 +401,7 @@ int bk_read_chunks(struct bk_stream *s, struct bk_meta *m, bk_chunk_fn fn, void 
 		   bool progress, const char *what, char *err, size_t errlen)
 {
 	const struct aur_backup_info *in = &m->info;
-	uint8_t rec[BK_REC_HDR], h[BK_HASH], tail[24], want[BK_HASH], got[BK_HASH];
+	uint8_t rec[BK_REC_HDR], h[BK_HASH], tail[24], want[BK_HASH] = { 0 }, got[BK_HASH] = { 0 };
 	uint8_t zero[BK_HASH] = { 0 };
 	uint8_t *buf = NULL, *hashes = NULL;
 	struct bk_progress p = { 0 };
