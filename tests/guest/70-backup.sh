@@ -189,8 +189,8 @@ ktap_check "device holding a filesystem: restored with --yes" aurora restore "$B
 ktap_check "... and its files are identical" check_files "$fsdev" "$(uniq bkfs)"
 ktap_check "backup onto an existing file: refused without --force" \
 	refused 7 "force" - aurora backup "$dst" "$B/full.bak"
-ktap_check "backup of an open volume: refused, naming the mapping" \
-	bash -c "aurora open $dst bkopen-$$ && ! aurora backup $dst $B/open.bak 2>$AG_TMP/e3; r=\$?; cat $AG_TMP/e3 >&2; aurora close bkopen-$$; [ \$r = 0 ] && grep -q 'is open as' $AG_TMP/e3 && [ ! -e $B/open.bak ]"
+ktap_check "backup of an open volume not on thin LVM: refused, saying to close it" \
+	bash -c "aurora open $dst bkopen-$$ && ! aurora backup $dst $B/open.bak 2>$AG_TMP/e3; r=\$?; cat $AG_TMP/e3 >&2; aurora close bkopen-$$; [ \$r = 0 ] && grep -q 'is open.*close it' $AG_TMP/e3 && [ ! -e $B/open.bak ]"
 
 # --- Header backup and restore -------------------------------------------
 hdst=$(ag_loop 24)
