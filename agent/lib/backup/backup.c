@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * aurora: backup, verify and restore of volumes, and header backups
- * (aurora/backup.h, Documentation/backup.md).  Nothing here ever holds a
- * data key: restore has the KMS rewrap it (ReEncrypt).
+ * (aurora/backup.h, Documentation/backup.md).  Backup and verify never touch
+ * a key.  Restore unwraps the data key once, to tell whether the backup's
+ * CMK can be used (secmem, wiped at once), and has the KMS rewrap it
+ * (ReEncrypt).
  */
 #define _GNU_SOURCE
 #include <errno.h>
