@@ -58,6 +58,7 @@ struct aur_cli_cmd {
 extern const struct aur_cli_cmd aur_cli_volume_cmds[];
 extern const struct aur_cli_cmd aur_cli_kms_cmds[];
 extern const struct aur_cli_cmd aur_cli_agent_cmds[];
+extern const struct aur_cli_cmd aur_cli_backup_cmds[];
 
 extern const char aur_cli_global_help[];
 extern const char aur_cli_nochange[];

@@ -258,7 +258,7 @@ static void print_hdr(const struct aur_hdr_read *r)
 	printf("  volume:     %s\n", h->uuid);
 	if (h->state == AUR_VOL_TERMINAL) {
 		aur_time_iso(h->terminal_time, ts);
-		printf("  state:      TERMINAL since %s (%s): restore from a backup\n", ts,
+		printf("  state:      TERMINAL since %s (%s): restore from a backup (aurora restore)\n", ts,
 		       h->terminal_reason);
 	} else {
 		printf("  state:      active\n");

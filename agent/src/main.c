@@ -33,6 +33,7 @@ static const struct aur_cli_cmd main_cmds[] = {
 /* Every group's table, in the order of `aurora --help`. */
 static const struct aur_cli_cmd *const groups[] = {
 	aur_cli_volume_cmds, aur_cli_kms_cmds, main_cmds, aur_cli_agent_cmds,
+	aur_cli_backup_cmds,
 };
 #define N_GROUPS	(sizeof(groups) / sizeof(groups[0]))
 

@@ -70,6 +70,19 @@ run cat "$MNT/report.txt"
 run umount "$MNT"
 good "data intact across close and reopen"
 
+say "Back up the closed volume: its header and ciphertext, no key needed"
+BAK=/var/backups/demo.bak
+mkdir -p /var/backups
+run aurora close "$NAME" || die "close failed"
+run aurora backup "$DEV" "$BAK" || die "backup failed"
+run aurora backup verify "$BAK" || die "backup verify failed"
+printf '  $ grep -c "Quarterly results" %s\n' "$BAK"
+hits=$(grep -a -c "Quarterly results" "$BAK")
+echo "    $hits"
+[ "$hits" = 0 ] || die "plaintext found in the backup"
+run aurora open "$DEV" "$NAME" || die "reopen after the backup failed"
+good "backup $BAK verified: ciphertext only"
+
 say "Start the watching agent (checks the CMK every 2 s), then disable the CMK"
 aurora agent --interval 2 > /tmp/agent.log 2>&1 &
 AGENT=$!
@@ -103,7 +116,22 @@ aurora open "$DEV" "$NAME" > /tmp/open.out 2>&1
 rc=$?
 sed 's/^/    /' /tmp/open.out
 [ "$rc" -ne 0 ] || die "a terminal volume was opened"
-good "open refused (exit $rc): the way back is a restore from backup"
+good "open refused (exit $rc): the way back is aurora restore from a backup"
 kill "$AGENT" 2>/dev/null
+
+say "The way out of terminal: restore the backup onto a new disk (the CMK is usable again)"
+modprobe loop 2>/dev/null
+truncate -s 64M /tmp/restore.img
+RDEV=$(losetup -f --show /tmp/restore.img) || die "no loop device"
+run aurora restore "$BAK" "$RDEV" || die "restore failed"
+run aurora status "$RDEV" || die "status of the restored volume failed"
+run aurora open "$RDEV" demo-restored || die "open of the restored volume failed"
+run e2fsck -f -n /dev/mapper/demo-restored || die "fsck of the restored volume is not clean"
+run mount /dev/mapper/demo-restored "$MNT" || die "mount of the restored volume failed"
+run cat "$MNT/report.txt"
+[ "$(cat "$MNT/report.txt")" = "$SECRET" ] || die "the restored file differs"
+run umount "$MNT"
+run aurora close demo-restored
+good "a new volume, restored from the backup, with the data intact"
 
 printf '\n\033[1mDemo complete: every step behaved as narrated.\033[0m\n'

@@ -83,7 +83,7 @@ static int step_header(struct open_ctx *c, struct aur_error *err)
 		aur_time_iso(h->terminal_time, ts);
 		aur_error_set(err, AUR_EXIT_TERMINAL,
 			      "%s: volume %s is terminal since %s (%s): it can no longer be opened; "
-			      "restore it from a backup",
+			      "restore it from a backup: aurora restore FILE DEVICE",
 			      c->device, h->uuid, ts, h->terminal_reason);
 		return -EKEYREVOKED;
 	}

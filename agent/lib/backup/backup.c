@@ -1,0 +1,794 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * aurora: backup, verify and restore of volumes, and header backups
+ * (aurora/backup.h, Documentation/backup.md).  Backup and verify never touch
+ * a key.  Restore unwraps the data key once, to tell whether the backup's
+ * CMK can be used (secmem, wiped at once), and has the KMS rewrap it
+ * (ReEncrypt).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backup/bfile.h"
+#include "kms/arn.h"
+#include "backup/lvm.h"
+#include "kms/kms.h"
+#include "util/util.h"
+#include "volume/header.h"
+#include "volume/internal.h"
+
+/* Exit class of a backup file that is not a valid backup. */
+#define EXIT_BADFILE	AUR_EXIT_HEADER
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	static const uint8_t z[4096];
+	size_t n;
+
+	while (len) {
+		n = len < sizeof(z) ? len : sizeof(z);
+		if (memcmp(p, z, n))
+			return false;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
+/*
+ * Open the source: exclusively (a block device in use by a mapping, a
+ * mount or another exclusive opener is refused).  When it is an open
+ * aurora volume, -EBUSY with @mapping set: the caller may snapshot it.
+ */
+static int open_source(const char *source, struct stat *sb, char *mapping,
+		       struct aur_error *err)
+{
+	struct aur_open_volume ov;
+	struct aur_hdr_read hr;
+	struct aur_error e2 = { 0 };
+	int fd;
+
+	mapping[0] = '\0';
+	if (!strchr(source, '/') && aur_volume_get_open(source, &ov, NULL) == 0) {
+		aur_strcpy(mapping, AUR_DM_NAME_MAX, ov.name);
+		return -EBUSY;
+	}
+	fd = aur_volume_open_dev(source, O_RDONLY | O_EXCL, sb, err);
+	if (fd != -EBUSY)
+		return fd;
+	if (aur_volume_read_header(source, &hr, &e2) == 0) {
+		if (aur_volume_find_open(hr.hdr.uuid, &ov) == 0) {
+			aur_strcpy(mapping, AUR_DM_NAME_MAX, ov.name);
+			aur_error_set(err, AUR_EXIT_BUSY,
+				      "%s: volume %s is open as /dev/mapper/%s: close it first, or back "
+				      "up a snapshot of it", source, hr.hdr.uuid, ov.name);
+		}
+		aur_hdr_free(&hr.hdr);
+	}
+	return fd;
+}
+
+/* Back up open volume @mapping through a temporary thin snapshot. */
+static int backup_via_snapshot(const char *mapping, const char *file,
+			       const struct aur_backup_opts *o, struct aur_backup_info *info,
+			       struct aur_error *err)
+{
+	struct aur_snapshot snap;
+	struct aur_error e2 = { 0 };
+	char tmp[64], vglv[2 * AUR_LVM_NAME_MAX + 2];
+	int r;
+
+	snprintf(tmp, sizeof(tmp), "aurora-backup-%d", (int)getpid());
+	r = aur_snapshot_create(mapping, tmp, &snap, &e2);
+	if (r) {
+		aur_error_set(err, e2.exit_code ? e2.exit_code : AUR_EXIT_FAILURE,
+			      "volume %s is open and a temporary snapshot of it failed (close it, or "
+			      "put it on LVM thin storage): %s", mapping, e2.msg);
+		return r;
+	}
+	if (!snap.dm_path[0]) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "temporary snapshot %s/%s has no device node",
+			      snap.vg, snap.lv);
+		r = -ENOENT;
+	} else {
+		aur_info("backing up open volume %s through temporary snapshot %s/%s", mapping,
+			 snap.vg, snap.lv);
+		r = aur_backup_create(snap.dm_path, file, o, info, err);
+	}
+	snprintf(vglv, sizeof(vglv), "%s/%s", snap.vg, snap.lv);
+	if (aur_snapshot_delete(vglv, &e2))
+		aur_warn("cannot remove temporary snapshot %s: %s", vglv, e2.msg);
+	return r;
+}
+
+/* FILE for writing: "-" is stdout (not a terminal); else created (0600). */
+static int open_output(const char *file, bool force, bool *created, struct aur_error *err)
+{
+	int fd;
+
+	*created = false;
+	if (!strcmp(file, "-")) {
+		if (isatty(STDOUT_FILENO)) {
+			aur_error_set(err, AUR_EXIT_USAGE,
+				      "refusing to write a backup to a terminal: redirect standard output");
+			return -EINVAL;
+		}
+		return STDOUT_FILENO;
+	}
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && force)
+		fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	else if (fd >= 0)
+		*created = true;
+	if (fd < 0) {
+		int e = errno;
+
+		aur_error_set(err, e == EEXIST ? AUR_EXIT_BUSY : AUR_EXIT_FAILURE, "%s: %s%s", file,
+			      strerror(e), e == EEXIST ? " (use --force to overwrite it)" : "");
+		return -e;
+	}
+	return fd;
+}
+
+static void close_output(int fd, const char *file, bool created, bool failed)
+{
+	if (fd != STDOUT_FILENO)
+		close(fd);
+	if (failed && created)
+		unlink(file);
+}
+
+static int finish_output(struct bk_stream *s, int fd, struct aur_backup_info *in,
+			 const uint8_t *hashes, struct aur_error *err)
+{
+	uint8_t tail[24], dig[BK_HASH];
+	struct stat sb;
+	int r;
+
+	memcpy(tail, BK_END_MAGIC, 8);
+	for (r = 0; r < 8; r++) {
+		tail[8 + r] = (uint8_t)(in->chunks >> (8 * r));
+		tail[16 + r] = (uint8_t)(in->data_chunks >> (8 * r));
+	}
+	r = bk_write(s, tail, sizeof(tail));
+	if (!r && in->chunks)
+		r = bk_write(s, hashes, (size_t)in->chunks * BK_HASH);
+	if (!r)
+		r = bk_stream_digest(s, dig);
+	if (!r)
+		r = bk_write(s, dig, BK_HASH);
+	if (!r && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && fsync(fd) != 0)
+		r = -errno;
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: write error: %s", s->name, strerror(-r));
+		return r;
+	}
+	aur_hex_encode(dig, BK_HASH, in->file_sha256, sizeof(in->file_sha256));
+	in->file_bytes = s->pos;
+	return 0;
+}
+
+static void info_from_hdr(struct aur_backup_info *in, const struct aur_hdr *h, const char *kind)
+{
+	aur_strcpy(in->kind, sizeof(in->kind), kind);
+	aur_strcpy(in->uuid, sizeof(in->uuid), h->uuid);
+	aur_strcpy(in->cmk_arn, sizeof(in->cmk_arn), h->cmk_arn);
+	aur_strcpy(in->cmk_region, sizeof(in->cmk_region), h->cmk_region);
+	aur_strcpy(in->provider, sizeof(in->provider), h->provider);
+	aur_strcpy(in->source_state, sizeof(in->source_state), aur_vol_state_name(h->state));
+	aur_time_iso(aur_now(), in->created);
+	in->data_offset = h->data_offset;
+	in->data_size = h->data_size;
+}
+
+int aur_backup_create(const char *source, const char *file, const struct aur_backup_opts *o,
+		      struct aur_backup_info *info, struct aur_error *err)
+{
+	struct aur_backup_info in = { 0 };
+	struct aur_hdr_read hr;
+	struct bk_stream s = { .fd = -1 };
+	struct bk_progress p = { 0 };
+	struct stat sb;
+	uint8_t *area = NULL, *buf = NULL, *hashes = NULL;
+	uint8_t rec[BK_REC_HDR];
+	uint64_t size, i;
+	char e[400], mapping[AUR_DM_NAME_MAX];
+	bool created = false;
+	int fd, out = -1, r;
+
+	aur_hdr_init(&hr.hdr);
+	in.chunk_size = o->chunk_size ? o->chunk_size : AUR_BACKUP_CHUNK_DEFAULT;
+	if (in.chunk_size < AUR_BACKUP_CHUNK_MIN || in.chunk_size > AUR_BACKUP_CHUNK_MAX ||
+	    in.chunk_size % 4096) {
+		aur_error_set(err, AUR_EXIT_USAGE, "chunk size must be a multiple of 4096 in %u..%u",
+			      AUR_BACKUP_CHUNK_MIN, AUR_BACKUP_CHUNK_MAX);
+		return -EINVAL;
+	}
+	fd = open_source(source, &sb, mapping, err);
+	if (fd == -EBUSY && mapping[0])
+		return backup_via_snapshot(mapping, file, o, info, err);
+	if (fd < 0)
+		return fd;
+	flock(fd, LOCK_SH);
+	r = aur_hdr_read_fd(fd, &hr, e, sizeof(e));
+	if (r) {
+		aur_error_set(err, AUR_EXIT_HEADER, "%s: %s", source, e);
+		goto out;
+	}
+	r = aur_dev_size(fd, &size);
+	if (r || size < hr.hdr.data_offset + hr.hdr.data_size) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: shorter than its header says", source);
+		r = -EINVAL;
+		goto out;
+	}
+	info_from_hdr(&in, &hr.hdr, "volume");
+	in.chunks = (in.data_size + in.chunk_size - 1) / in.chunk_size;
+	area = malloc(2 * AUR_HDR_AREA);
+	buf = malloc(in.chunk_size);
+	hashes = calloc(in.chunks ? in.chunks : 1, BK_HASH);
+	if (!area || !buf || !hashes) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	r = aur_pread_full(fd, area, 2 * AUR_HDR_AREA, 0);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error: %s", source, strerror(-r));
+		goto out;
+	}
+	out = open_output(file, o->force, &created, err);
+	if (out < 0) {
+		r = out;
+		goto out;
+	}
+	r = bk_stream_init(&s, out, strcmp(file, "-") ? file : "standard output");
+	if (!r)
+		r = bk_write_head(&s, &in, area, e, sizeof(e));
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s", e);
+		goto out;
+	}
+	bk_progress_start(&p, o->progress, "backup", in.data_size);
+	for (i = 0; i < in.chunks; i++) {
+		uint64_t off = i * in.chunk_size;
+		size_t len = (size_t)(in.data_size - off < in.chunk_size ? in.data_size - off :
+				      in.chunk_size);
+		bool hole;
+
+		r = aur_pread_full(fd, buf, len, in.data_offset + off);
+		if (r) {
+			aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error at byte %" PRIu64 ": %s",
+				      source, in.data_offset + off, strerror(-r));
+			goto out;
+		}
+		hole = all_zero(buf, len);
+		memset(rec, 0, sizeof(rec));
+		memcpy(rec, BK_REC_MAGIC, 4);
+		rec[4] = hole ? BK_KIND_HOLE : BK_KIND_DATA;
+		for (r = 0; r < 8; r++)
+			rec[8 + r] = (uint8_t)(i >> (8 * r));
+		r = 0;
+		if (!hole) {
+			r = bk_sha256(buf, len, rec + 16);
+			memcpy(hashes + i * BK_HASH, rec + 16, BK_HASH);
+			in.data_chunks++;
+		}
+		if (!r)
+			r = bk_write(&s, rec, sizeof(rec));
+		if (!r && !hole)
+			r = bk_write(&s, buf, len);
+		if (r) {
+			aur_error_set(err, AUR_EXIT_FAILURE, "%s: write error: %s", s.name, strerror(-r));
+			goto out;
+		}
+		bk_progress_add(&p, len);
+	}
+	r = finish_output(&s, out, &in, hashes, err);
+	if (!r)
+		bk_progress_end(&p);
+out:
+	if (r && p.on)
+		fputc('\n', stderr);
+	if (out >= 0)
+		close_output(out, file, created, r != 0);
+	bk_stream_fini(&s);
+	free(area);
+	free(buf);
+	free(hashes);
+	aur_hdr_free(&hr.hdr);
+	close(fd);
+	if (info)
+		*info = in;
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* FILE for reading: "-" is stdin. */
+static int open_input(const char *file, bool *seekable, struct aur_error *err)
+{
+	struct stat sb;
+	int fd;
+
+	if (!strcmp(file, "-"))
+		fd = STDIN_FILENO;
+	else
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		aur_error_set(err, e == ENOENT ? AUR_EXIT_NOT_FOUND : AUR_EXIT_FAILURE, "%s: %s",
+			      file, strerror(e));
+		return -e;
+	}
+	*seekable = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+	return fd;
+}
+
+static void close_input(int fd)
+{
+	if (fd != STDIN_FILENO)
+		close(fd);
+}
+
+static int bad_file(struct aur_error *err, int r, const char *msg)
+{
+	aur_error_set(err, r == -EIO || r == -ENOMEM ? AUR_EXIT_FAILURE : EXIT_BADFILE, "%s", msg);
+	return r;
+}
+
+int aur_backup_verify(const char *file, bool progress, struct aur_backup_info *info,
+		      struct aur_error *err)
+{
+	struct bk_stream s;
+	struct bk_meta m;
+	char e[600];
+	bool seekable;
+	int fd, r;
+
+	fd = open_input(file, &seekable, err);
+	if (fd < 0)
+		return fd;
+	r = bk_stream_init(&s, fd, strcmp(file, "-") ? file : "standard input");
+	if (r) {
+		close_input(fd);
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		return r;
+	}
+	r = bk_read_head(&s, &m, e, sizeof(e));
+	if (!r)
+		r = bk_read_chunks(&s, &m, NULL, NULL, progress, "verify", e, sizeof(e));
+	if (r)
+		bad_file(err, r, e);
+	else if (info)
+		*info = m.info;
+	bk_meta_free(&m);
+	bk_stream_fini(&s);
+	close_input(fd);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct restore_ctx {
+	int fd;
+	const char *device;
+	bool blk;
+	uint64_t data_offset;
+	uint32_t chunk_size;
+	uint8_t *zero;		/* AUR_BACKUP_CHUNK_MIN bytes of zeros */
+};
+
+static int zero_range(struct restore_ctx *c, uint64_t off, uint64_t len)
+{
+	if (c->blk) {
+		uint64_t range[2] = { off, len };
+
+		if (ioctl(c->fd, BLKZEROOUT, range) == 0)
+			return 0;
+	} else if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			     (off_t)off, (off_t)len) == 0) {
+		return 0;
+	}
+	while (len) {
+		size_t n = len < AUR_BACKUP_CHUNK_MIN ? (size_t)len : AUR_BACKUP_CHUNK_MIN;
+		int r = aur_pwrite_full(c->fd, c->zero, n, off);
+
+		if (r)
+			return r;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int write_chunk(uint64_t index, const uint8_t *buf, size_t len, void *ctx,
+		       char *err, size_t errlen)
+{
+	struct restore_ctx *c = ctx;
+	uint64_t off = c->data_offset + index * c->chunk_size;
+	int r = buf ? aur_pwrite_full(c->fd, buf, len, off) : zero_range(c, off, len);
+
+	if (r)
+		snprintf(err, errlen, "%s: write error at byte %" PRIu64 ": %s", c->device, off,
+			 strerror(-r));
+	return r;
+}
+
+/* The new volume's header: the backup's, with a new identity and DEK wrapping. */
+static int rewrap(struct aur_kms *kms, const struct aur_hdr *src, const char *key_id,
+		  struct aur_hdr *nh, struct aur_error *err)
+{
+	struct aur_kms_status st;
+	struct aur_secret *pt = NULL;
+	struct aur_arn arn;
+	char what[AUR_ARN_MAX + AUR_NAME_MAX + 64];
+	const char *dst = key_id && *key_id ? key_id : src->cmk_arn;
+
+	/* Is the backup's CMK usable?  Say so by name when it is not. */
+	if (aur_kms_decrypt(kms, src->cmk_arn, &src->ctx, &src->wrapped_dek, &pt, NULL, &st)) {
+		snprintf(what, sizeof(what), "the backup's CMK %s cannot unwrap its data key (Decrypt)",
+			 src->cmk_arn);
+		return aur_error_from_kms(err, what, &st);
+	}
+	aur_secret_free(pt);
+	if (aur_hdr_copy(nh, src)) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		return -ENOMEM;
+	}
+	if (aur_uuid_generate(nh->uuid)) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "no randomness for a UUID");
+		return -EIO;
+	}
+	memset(&nh->ctx, 0, sizeof(nh->ctx));
+	aur_enc_ctx_set(&nh->ctx, "aurora:volume-uuid", nh->uuid);
+	aur_enc_ctx_set(&nh->ctx, "aurora:region", kms->region);
+	if (aur_kms_re_encrypt(kms, src->cmk_arn, &src->ctx, &src->wrapped_dek, dst, &nh->ctx,
+			       &nh->wrapped_dek, nh->cmk_arn, &st)) {
+		snprintf(what, sizeof(what), "cannot wrap the data key under CMK %s (ReEncrypt from %s)",
+			 dst, src->cmk_arn);
+		return aur_error_from_kms(err, what, &st);
+	}
+	if (aur_arn_parse(nh->cmk_arn, &arn) != AUR_ARN_OK) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "the KMS returned a key ARN we cannot read: %s",
+			      nh->cmk_arn);
+		return -EPROTO;
+	}
+	aur_strcpy(nh->cmk_region, sizeof(nh->cmk_region), arn.region);
+	aur_strcpy(nh->cmk_account, sizeof(nh->cmk_account), arn.account);
+	aur_strcpy(nh->provider, sizeof(nh->provider), aur_kms_provider_name(kms));
+	if (key_id && *key_id)
+		aur_strcpy(nh->cmk_named, sizeof(nh->cmk_named), key_id);
+	nh->state = AUR_VOL_ACTIVE;
+	nh->terminal_reason[0] = '\0';
+	nh->terminal_time = 0;
+	nh->created = aur_now();
+	nh->seqid = 0;
+	aur_strcpy(nh->restored_from, sizeof(nh->restored_from), src->uuid);
+	return 0;
+}
+
+/* Open DEVICE for writing: exclusive, locked, large enough, and empty unless @yes. */
+static int open_target(const char *device, uint64_t need, bool yes, bool *blk, const char *flag,
+		       struct aur_error *err)
+{
+	char what[128];
+	struct stat sb;
+	uint64_t size;
+	int fd, r;
+
+	fd = aur_volume_open_dev(device, O_RDWR | O_EXCL, &sb, err);
+	if (fd < 0)
+		return fd;
+	*blk = S_ISBLK(sb.st_mode);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		aur_error_set(err, AUR_EXIT_BUSY, "%s: locked by another aurora process", device);
+		r = -EBUSY;
+		goto fail;
+	}
+	r = aur_dev_size(fd, &size);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: cannot get its size: %s", device, strerror(-r));
+		goto fail;
+	}
+	if (size < need) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s: too small: %" PRIu64 " bytes, the backup needs %"
+			      PRIu64, device, size, need);
+		r = -ENOSPC;
+		goto fail;
+	}
+	r = aur_probe_signatures(fd, size, what, sizeof(what));
+	if (r < 0) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error: %s", device, strerror(-r));
+		goto fail;
+	}
+	if (r > 0 && !yes) {
+		aur_error_set(err, AUR_EXIT_BUSY, "%s holds %s; refusing to overwrite it (%s destroys it)",
+			      device, what, flag);
+		r = -EEXIST;
+		goto fail;
+	}
+	if (r > 0)
+		aur_warn("%s: overwriting %s (%s)", device, what, flag);
+	return fd;
+fail:
+	close(fd);
+	return r;
+}
+
+int aur_backup_restore(struct aur_kms *kms, const char *file, const char *device,
+		       const struct aur_restore_opts *o, struct aur_backup_info *info,
+		       struct aur_hdr *out, struct aur_error *err)
+{
+	struct restore_ctx c = { .fd = -1, .device = device };
+	struct aur_hdr nh;
+	struct bk_stream s = { .fd = -1 };
+	struct bk_meta m;
+	char e[600], hdr_e[400];
+	bool seekable = false, wrote = false;
+	int in, r;
+
+	memset(&m, 0, sizeof(m));
+	aur_hdr_init(&m.hr.hdr);
+	aur_hdr_init(&nh);
+	in = open_input(file, &seekable, err);
+	if (in < 0)
+		return in;
+	r = bk_stream_init(&s, in, strcmp(file, "-") ? file : "standard input");
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		goto out;
+	}
+	r = bk_read_head(&s, &m, e, sizeof(e));
+	if (r) {
+		bad_file(err, r, e);
+		goto out;
+	}
+	if (strcmp(m.info.kind, "volume")) {
+		aur_error_set(err, EXIT_BADFILE, "%s is a %s backup, not a volume backup%s", file,
+			      m.info.kind, strcmp(m.info.kind, "header") ? "" :
+			      " (use aurora header restore)");
+		r = -EINVAL;
+		goto out;
+	}
+	c.fd = open_target(device, m.info.data_offset + m.info.data_size, o->yes, &c.blk, "--yes",
+			   err);
+	if (c.fd < 0) {
+		r = c.fd;
+		goto out;
+	}
+	c.data_offset = m.info.data_offset;
+	c.chunk_size = m.info.chunk_size;
+	c.zero = calloc(1, AUR_BACKUP_CHUNK_MIN);
+	if (!c.zero) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	if (seekable) {
+		/* Verify the whole file before anything is written. */
+		r = bk_read_chunks(&s, &m, NULL, NULL, o->progress, "verify", e, sizeof(e));
+		if (r) {
+			bad_file(err, r, e);
+			goto out;
+		}
+		bk_meta_free(&m);
+		r = bk_stream_rewind(&s);
+		if (!r)
+			r = bk_read_head(&s, &m, e, sizeof(e));
+		if (r) {
+			bad_file(err, r, r == -ESPIPE ? "cannot rewind the backup file" : e);
+			goto out;
+		}
+	}
+	r = rewrap(kms, &m.hr.hdr, o->kms_key_id, &nh, err);
+	if (r)
+		goto out;
+	/* Nothing written so far.  First the old headers and signatures go. */
+	wrote = true;
+	r = zero_range(&c, 0, m.info.data_offset);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: write error: %s", device, strerror(-r));
+		goto out;
+	}
+	r = bk_read_chunks(&s, &m, write_chunk, &c, o->progress, "restore", e, sizeof(e));
+	if (r) {
+		bad_file(err, r, e);
+		goto out;
+	}
+	if (fsync(c.fd) != 0) {
+		r = -errno;
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: fsync: %s", device, strerror(errno));
+		goto out;
+	}
+	/* The header last: a restore cut short leaves no volume behind. */
+	r = aur_hdr_write_fd(c.fd, &nh, 0, hdr_e, sizeof(hdr_e));
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: %s", device, hdr_e);
+		goto out;
+	}
+	if (info)
+		*info = m.info;
+	if (out) {
+		*out = nh;
+		nh.json = NULL;
+	}
+out:
+	if (r && c.fd >= 0 && err) {
+		size_t l = strlen(err->msg);
+
+		if (wrote)
+			snprintf(err->msg + l, sizeof(err->msg) - l,
+				 "; %s now holds no aurora volume (partial data, no header)", device);
+		else
+			snprintf(err->msg + l, sizeof(err->msg) - l, "; nothing was written to %s",
+				 device);
+	}
+	free(c.zero);
+	if (c.fd >= 0)
+		close(c.fd);
+	aur_hdr_free(&nh);
+	bk_meta_free(&m);
+	bk_stream_fini(&s);
+	close_input(in);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+
+int aur_header_backup(const char *device, const char *file, bool force,
+		      struct aur_backup_info *info, struct aur_error *err)
+{
+	struct aur_backup_info in = { 0 };
+	struct aur_hdr_read hr;
+	struct bk_stream s = { .fd = -1 };
+	struct stat sb;
+	uint8_t *area = NULL;
+	char e[400];
+	bool created = false;
+	int fd, out = -1, r;
+
+	aur_hdr_init(&hr.hdr);
+	fd = aur_volume_open_dev(device, O_RDONLY, &sb, err);
+	if (fd < 0)
+		return fd;
+	flock(fd, LOCK_SH);
+	r = aur_hdr_read_fd(fd, &hr, e, sizeof(e));
+	if (r) {
+		aur_error_set(err, AUR_EXIT_HEADER, "%s: %s", device, e);
+		goto out;
+	}
+	info_from_hdr(&in, &hr.hdr, "header");
+	area = malloc(2 * AUR_HDR_AREA);
+	if (!area) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	r = aur_pread_full(fd, area, 2 * AUR_HDR_AREA, 0);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error: %s", device, strerror(-r));
+		goto out;
+	}
+	out = open_output(file, force, &created, err);
+	if (out < 0) {
+		r = out;
+		goto out;
+	}
+	r = bk_stream_init(&s, out, strcmp(file, "-") ? file : "standard output");
+	if (!r)
+		r = bk_write_head(&s, &in, area, e, sizeof(e));
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s", e);
+		goto out;
+	}
+	r = finish_output(&s, out, &in, NULL, err);
+out:
+	if (out >= 0)
+		close_output(out, file, created, r != 0);
+	bk_stream_fini(&s);
+	free(area);
+	aur_hdr_free(&hr.hdr);
+	close(fd);
+	if (info && !r)
+		*info = in;
+	return r;
+}
+
+int aur_header_restore(const char *file, const char *device, bool force,
+		       struct aur_backup_info *info, struct aur_error *err)
+{
+	struct aur_hdr_read cur;
+	struct bk_stream s = { .fd = -1 };
+	struct bk_meta m;
+	struct stat sb;
+	uint64_t size;
+	char e[600], what[128];
+	bool seekable;
+	int in, fd = -1, r;
+
+	memset(&m, 0, sizeof(m));
+	aur_hdr_init(&m.hr.hdr);
+	in = open_input(file, &seekable, err);
+	if (in < 0)
+		return in;
+	r = bk_stream_init(&s, in, strcmp(file, "-") ? file : "standard input");
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		goto out;
+	}
+	r = bk_read_head(&s, &m, e, sizeof(e));
+	if (!r && strcmp(m.info.kind, "header")) {
+		snprintf(e, sizeof(e), "%s is a %s backup, not a header backup", file, m.info.kind);
+		r = -EINVAL;
+	}
+	if (!r)
+		r = bk_read_chunks(&s, &m, NULL, NULL, false, "verify", e, sizeof(e));
+	if (r) {
+		bad_file(err, r, e);
+		goto out;
+	}
+	fd = aur_volume_open_dev(device, O_RDWR | O_EXCL, &sb, err);
+	if (fd < 0) {
+		r = fd;
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		aur_error_set(err, AUR_EXIT_BUSY, "%s: locked by another aurora process", device);
+		r = -EBUSY;
+		goto out;
+	}
+	r = aur_dev_size(fd, &size);
+	if (r || size < m.info.data_offset + m.info.data_size) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s: too small for the volume this header describes",
+			      device);
+		r = -ENOSPC;
+		goto out;
+	}
+	r = aur_hdr_read_fd(fd, &cur, e, sizeof(e));
+	if (r == 0) {
+		bool other = strcmp(cur.hdr.uuid, m.info.uuid) != 0;
+
+		if (other && !force) {
+			aur_error_set(err, AUR_EXIT_BUSY,
+				      "%s holds volume %s; the header backup is of volume %s: refused "
+				      "(--force writes it anyway)", device, cur.hdr.uuid, m.info.uuid);
+			aur_hdr_free(&cur.hdr);
+			r = -EEXIST;
+			goto out;
+		}
+		aur_hdr_free(&cur.hdr);
+	} else if (aur_probe_signatures(fd, size, what, sizeof(what)) > 0 &&
+		   !aur_str_has_prefix(what, "an aurora") && !force) {
+		aur_error_set(err, AUR_EXIT_BUSY, "%s holds %s, not volume %s: refused (--force writes "
+			      "the header anyway)", device, what, m.info.uuid);
+		r = -EEXIST;
+		goto out;
+	}
+	r = aur_pwrite_full(fd, m.hdr_area, 2 * AUR_HDR_AREA, 0);
+	if (!r && fsync(fd) != 0)
+		r = -errno;
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: write error: %s", device, strerror(-r));
+		goto out;
+	}
+	if (info)
+		*info = m.info;
+out:
+	if (fd >= 0)
+		close(fd);
+	bk_meta_free(&m);
+	bk_stream_fini(&s);
+	close_input(in);
+	return r;
+}
