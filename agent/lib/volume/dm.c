@@ -276,3 +276,16 @@ bool aur_dm_available(void)
 
 	return access("/dev/mapper/control", F_OK) == 0 && dm_driver_version(v, sizeof(v));
 }
+
+int aur_dm_suspend(const char *name, bool skip_lockfs)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_SUSPEND);
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) || (skip_lockfs && !dm_task_skip_lockfs(dmt))) {
+		dm_task_destroy(dmt);
+		return -EINVAL;
+	}
+	return run(dmt, false);
+}

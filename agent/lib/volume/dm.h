@@ -32,4 +32,6 @@ int aur_dm_message(const char *name, const char *msg, char *resp, size_t resplen
 
 /* Names of every mapping whose first target is "aurora". */
 int aur_dm_list(char (**names)[AUR_DM_NAME_MAX], size_t *n);
+/* Suspend (@skip_lockfs: do not freeze a filesystem on it). */
+int aur_dm_suspend(const char *name, bool skip_lockfs);
 #endif /* AURORA_AGENT_DM_H */

@@ -79,7 +79,7 @@ static int step_header(struct open_ctx *c, struct aur_error *err)
 		aur_time_iso(h->terminal_time, ts);
 		aur_error_set(err, AUR_EXIT_TERMINAL,
 			      "%s: volume %s is terminal since %s (%s): it can no longer be opened; "
-			      "restore it from a backup",
+			      "restore it from a backup (aurora restore)",
 			      c->device, h->uuid, ts, h->terminal_reason);
 		return -EKEYREVOKED;
 	}
@@ -109,8 +109,23 @@ static int step_kms(struct open_ctx *c, struct aur_error *err)
 		return -EEXIST;
 	}
 	if (c->kms->ops->decrypt(c->kms, h->cmk_arn, &h->ctx, &h->wrapped_dek, &c->dek,
-				 NULL, &st) != AUR_KMS_OK)
-		return aur_error_from_kms(err, "cannot unwrap the volume key (Decrypt)", &st);
+				 NULL, &st) != AUR_KMS_OK) {
+		int r = aur_error_from_kms(err, "cannot unwrap the volume key (Decrypt)", &st);
+
+		if (h->state == AUR_VOL_INACCESSIBLE) {
+			char ts[32];
+
+			/* Still lost (or cannot tell): stays inaccessible. */
+			aur_time_iso(h->recoverable_until, ts);
+			aur_error_set(err, AUR_EXIT_INACCESSIBLE,
+				      "volume %s is inaccessible (%s), recoverable until %s; the KMS "
+				      "still says %s: %s", h->uuid, h->inaccessible_reason, ts,
+				      aur_kms_err_name(st.code), st.message);
+			if (err)
+				err->kms_code = st.code;
+		}
+		return r;
+	}
 	if (c->dek->len != AUR_KEY_BYTES) {
 		aur_error_set(err, AUR_EXIT_HEADER, "the unwrapped key has %zu bytes, not %d",
 			      c->dek->len, AUR_KEY_BYTES);
@@ -228,10 +243,23 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 			r = -EIO;
 		}
 	}
-	if (r)
+	if (r) {
 		rollback(&c);
-	else
+	} else {
 		aur_keyring_detach_process(c.serial);
+		/* The KMS unwrapped the key again: an inaccessible volume is back. */
+		if (c.hr.hdr.state == AUR_VOL_INACCESSIBLE) {
+			struct aur_error e2;
+
+			aur_error_clear(&e2);
+			if (aur_volume_mark_active(device, &e2))
+				aur_warn("volume %s opened, but its header still says inaccessible: %s",
+					 c.hr.hdr.uuid, e2.msg);
+			else
+				aur_info("volume %s: access to its CMK is back: active again",
+					 c.hr.hdr.uuid);
+		}
+	}
 	aur_secret_free(c.dek);
 	aur_hdr_free(&c.hr.hdr);
 	return r;
