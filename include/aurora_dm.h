@@ -12,8 +12,11 @@
  * "<start> <len> aurora" prefix:
  *   active key:loaded|key:wiped reads:<n> writes:<n> terminal_eio:<n>
  *          handed_off:<n> shared:<n>
+ *   inaccessible <reason> key:wiped|key:loaded reads:<n> writes:<n>
+ *          terminal_eio:<n> handed_off:<n> shared:<n>
  *   terminal <reason> key:wiped reads:<n> writes:<n> terminal_eio:<n>
  *            handed_off:<n> shared:<n>
+ * (inaccessible with key:loaded: a key set awaits the resume that recovers)
  */
 #ifndef AURORA_DM_H
 #define AURORA_DM_H
@@ -22,7 +25,7 @@
 #define AURORA_DM_TARGET_NAME		"aurora"
 /* Target version; bumped on every table, status or message syntax change. */
 #define AURORA_DM_VERSION_MAJOR		1
-#define AURORA_DM_VERSION_MINOR		2
+#define AURORA_DM_VERSION_MINOR		3
 #define AURORA_DM_VERSION_PATCH		0
 
 /* The only cipher specification accepted. */
@@ -64,9 +67,9 @@
 #define AURORA_DM_REASON_INVALIDATED	"key-invalidated"
 #define AURORA_DM_REASON_EXPIRED	"key-expired"
 /*
- * Reasons given with the "terminal" message are sanitized: characters other
- * than [A-Za-z0-9._:-] become '_', and they are cut to
- * AURORA_DM_REASON_MAX - 1 characters.
+ * Reasons given with the "terminal" and "inaccessible" messages are
+ * sanitized: characters other than [A-Za-z0-9._:-] become '_', and they are
+ * cut to AURORA_DM_REASON_MAX - 1 characters.
  */
 #define AURORA_DM_REASON_MAX		64
 

@@ -73,8 +73,9 @@ static __le64 *aurora_part_iv(struct aurora_part *p)
 /*
  * Encrypt (@enc) or decrypt the data units of chunk @k of @io with the
  * request of @p.  Task context only (map() or a worker): may sleep waiting
- * for an asynchronous cipher.  The SRCU read section that protects the cipher against the
- * terminal wipe begins and ends here, in the caller's context.
+ * for an asynchronous cipher.  The SRCU read section that protects the
+ * cipher against the wipe on leaving service begins and ends here, in the
+ * caller's context.
  */
 static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 {
@@ -105,8 +106,8 @@ static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 
 	idx = srcu_read_lock(&ac->srcu);
 	tfm = srcu_dereference(ac->tfm, &ac->srcu);
-	if (unlikely(!tfm || aurora_is_terminal(ac))) {
-		if (aurora_is_terminal(ac))
+	if (unlikely(!tfm || aurora_out_of_service(ac))) {
+		if (aurora_out_of_service(ac))
 			WRITE_ONCE(io->terminal, true);
 		sts = BLK_STS_IOERR;
 		goto unlock;
@@ -656,12 +657,13 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	int idx;
 
 	idx = srcu_read_lock(&ac->srcu);
-	gone = aurora_is_terminal(ac) || aurora_key_check(ac);
+	gone = aurora_out_of_service(ac) || aurora_key_check(ac);
 	srcu_read_unlock(&ac->srcu, idx);
 	if (unlikely(gone)) {
 		aurora_count_terminal(ac);
 		/* let the watch wipe the key and raise the event now */
-		if (!test_bit(AURORA_TERMINAL_DONE, &ac->flags))
+		if (!aurora_is_terminal(ac) &&
+		    !test_bit(AURORA_INACCESSIBLE_DONE, &ac->flags))
 			mod_delayed_work(system_wq, &ac->watch, 0);
 		return DM_MAPIO_KILL;
 	}

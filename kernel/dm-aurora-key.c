@@ -5,14 +5,17 @@
  * The data key lives in the kernel keyring as a 64-byte logon key.  The
  * target copies it into the xts(aes) transform and keeps a reference to the
  * key itself, only to notice when it is revoked, invalidated or expires.
- * From then on the target is terminal: new bios fail, the transform is freed
- * (the crypto API zeroizes its context on free) and the key reference is
- * dropped.
+ * From then on the target is inaccessible: new bios fail, the transform is
+ * freed (the crypto API zeroizes its context on free) and the key reference
+ * is dropped.  "key set" while suspended, then resume, makes it active
+ * again.  Only the "terminal" message makes it terminal, for good.
  *
  * ac->tfm and ac->key are read under ac->srcu (the I/O path) and replaced
  * under ac->key_lock, the old ones freed or put only after
  * synchronize_srcu().  ac->state_lock serializes the messages that change
- * the key against suspend and resume.
+ * the key against suspend and resume; it is taken before key_lock.  The
+ * state bits and the reason are set under ac->reason_lock (a spinlock, taken
+ * last), so that the I/O path can set them.
  */
 
 #include <linux/ctype.h>
@@ -94,14 +97,42 @@ static int aurora_setkey_from(struct crypto_skcipher *tfm, struct key *key,
 }
 
 /*
+ * Under key_lock: install @tfm (NULL: none, the key is wiped) and, with
+ * @put, @key in place of the current ones; wait until the I/O path no longer
+ * uses the old ones, and hand them back in *@old and *@old_key (NULL if
+ * none), for the caller to free after releasing key_lock.  May sleep.
+ */
+static void aurora_key_swap(struct aurora_c *ac, struct crypto_skcipher *tfm,
+			    struct key *key, bool put,
+			    struct crypto_skcipher **old, struct key **old_key)
+{
+	lockdep_assert_held(&ac->key_lock);
+	if (tfm)
+		clear_bit(AURORA_KEY_WIPED, &ac->flags);
+	else
+		set_bit(AURORA_KEY_WIPED, &ac->flags);
+	*old = rcu_replace_pointer(ac->tfm, tfm,
+				   lockdep_is_held(&ac->key_lock));
+	*old_key = NULL;
+	if (put)
+		*old_key = rcu_replace_pointer(ac->key, key,
+					       lockdep_is_held(&ac->key_lock));
+	if (*old || *old_key)
+		synchronize_srcu(&ac->srcu);
+}
+
+/*
  * Look up the logon key @desc in the calling process's keyrings, build a
  * keyed transform from it and install both.  Called from the constructor
- * and from "key set" while suspended.
+ * and from "key set" while suspended (under state_lock).  While the target
+ * is inaccessible, the key is installed but the target stays inaccessible:
+ * the next resume makes it active (aurora_key_recover()).
  */
 int aurora_key_load(struct aurora_c *ac, const char *desc, char **error)
 {
 	struct crypto_skcipher *tfm, *old;
 	struct key *key, *old_key;
+	bool noticed = false, recovering;
 	char *new_desc;
 	int r;
 
@@ -146,6 +177,7 @@ int aurora_key_load(struct aurora_c *ac, const char *desc, char **error)
 	if (r)
 		goto free_tfm;
 
+again:
 	mutex_lock(&ac->key_lock);
 	if (aurora_is_terminal(ac)) {
 		mutex_unlock(&ac->key_lock);
@@ -154,15 +186,23 @@ int aurora_key_load(struct aurora_c *ac, const char *desc, char **error)
 		goto free_tfm;
 	}
 	/*
-	 * A revocation of the key in use is not lost by replacing it: the
-	 * target goes terminal as the watch would have made it.
+	 * A loss of the key in use is not lost by replacing it: the target
+	 * goes inaccessible, as the watch would have made it, and this key
+	 * set is refused.  Once the target is inaccessible, a key set is the
+	 * recovery path.  A move to inaccessible not completed yet (the I/O
+	 * path noticed, the watch has not run) is completed first, so that
+	 * its wipe cannot come after the new key.
 	 */
-	old_key = rcu_dereference_protected(ac->key,
-					    lockdep_is_held(&ac->key_lock));
-	if (old_key && aurora_key_check(ac)) {
+	if (!aurora_out_of_service(ac) && rcu_access_pointer(ac->key) &&
+	    aurora_key_check(ac))
+		noticed = true;
+	if (noticed || (aurora_is_inaccessible(ac) &&
+			!test_bit(AURORA_INACCESSIBLE_DONE, &ac->flags))) {
 		mutex_unlock(&ac->key_lock);
-		aurora_go_terminal(ac, "");
-		*error = "The key in use is revoked, invalidated or expired: target is terminal";
+		aurora_finish_inaccessible(ac, false);
+		if (!noticed)
+			goto again;
+		*error = "Key in use revoked, invalidated or expired: target is inaccessible";
 		r = -EKEYREVOKED;
 		goto free_tfm;
 	}
@@ -170,16 +210,16 @@ int aurora_key_load(struct aurora_c *ac, const char *desc, char **error)
 		ac->reqsize = crypto_skcipher_reqsize(tfm);
 		ac->alignmask = crypto_skcipher_alignmask(tfm);
 	}
-	old = rcu_replace_pointer(ac->tfm, tfm, lockdep_is_held(&ac->key_lock));
-	old_key = rcu_replace_pointer(ac->key, key,
-				      lockdep_is_held(&ac->key_lock));
+	aurora_key_swap(ac, tfm, key, true, &old, &old_key);
 	kfree(ac->key_desc);
 	ac->key_desc = new_desc;
-	clear_bit(AURORA_KEY_WIPED, &ac->flags);
-	synchronize_srcu(&ac->srcu);
+	recovering = aurora_is_inaccessible(ac);
 	mutex_unlock(&ac->key_lock);
 	crypto_free_skcipher(old);
 	key_put(old_key);
+	if (recovering)
+		DMINFO("%s: key set while inaccessible: active again on resume",
+		       dm_table_device_name(ac->ti->table));
 	return 0;
 
 free_tfm:
@@ -193,23 +233,16 @@ put_key:
 
 /*
  * Remove the cipher context from memory, and with @put the key reference
- * too (the target leaves service for good).  Without it the reference is
- * kept so that a revocation is still noticed.  Waits for crypto users.
- * May sleep.
+ * too (the target leaves service).  Without it the reference is kept so
+ * that a revocation is still noticed.  Waits for crypto users.  May sleep.
  */
 void aurora_key_wipe(struct aurora_c *ac, bool put)
 {
 	struct crypto_skcipher *old;
-	struct key *old_key = NULL;
+	struct key *old_key;
 
 	mutex_lock(&ac->key_lock);
-	set_bit(AURORA_KEY_WIPED, &ac->flags);
-	old = rcu_replace_pointer(ac->tfm, NULL, lockdep_is_held(&ac->key_lock));
-	if (put)
-		old_key = rcu_replace_pointer(ac->key, NULL,
-					      lockdep_is_held(&ac->key_lock));
-	if (old || old_key)
-		synchronize_srcu(&ac->srcu);
+	aurora_key_swap(ac, NULL, NULL, put, &old, &old_key);
 	mutex_unlock(&ac->key_lock);
 	/* frees the context with kfree_sensitive(): keys are zeroized */
 	crypto_free_skcipher(old);
@@ -230,8 +263,9 @@ void aurora_sanitize_reason(char *dst, const char *src)
 }
 
 /*
- * Mark the target terminal (sticky).  Safe in any process context, no
- * sleeping; the wipe and the event happen in aurora_go_terminal().
+ * Mark the target terminal (sticky), with @reason in place of any
+ * inaccessible one.  Safe in any process context, no sleeping; the wipe and
+ * the event happen in aurora_go_terminal().
  */
 void aurora_set_terminal(struct aurora_c *ac, const char *reason)
 {
@@ -245,7 +279,7 @@ void aurora_set_terminal(struct aurora_c *ac, const char *reason)
 
 /*
  * Mark terminal, wipe the key material, drop the key reference and raise a
- * dm event.  May sleep.
+ * dm event (once).  Only the "terminal" message calls it.  May sleep.
  */
 void aurora_go_terminal(struct aurora_c *ac, const char *reason)
 {
@@ -261,10 +295,120 @@ void aurora_go_terminal(struct aurora_c *ac, const char *reason)
 }
 
 /*
+ * Mark an active target inaccessible with @reason; an inaccessible target
+ * keeps its first reason, a terminal one stays terminal.  Safe in any
+ * process context (the I/O path), no sleeping; the wipe and the event
+ * happen in aurora_finish_inaccessible().  Returns true if this call made
+ * the target inaccessible.
+ */
+bool aurora_set_inaccessible(struct aurora_c *ac, const char *reason)
+{
+	bool changed = false;
+
+	spin_lock(&ac->reason_lock);
+	if (!aurora_out_of_service(ac)) {
+		aurora_sanitize_reason(ac->reason, reason);
+		set_bit(AURORA_INACCESSIBLE, &ac->flags);
+		changed = true;
+	}
+	spin_unlock(&ac->reason_lock);
+	return changed;
+}
+
+/*
+ * Complete the move to inaccessible: wipe the cipher context, drop the key
+ * reference, log and raise a dm event, once per transition.  With @force
+ * (the "inaccessible" message) a key installed by "key set" since is wiped
+ * too: the recovery it prepared is called off.  Nothing to do when the
+ * target is active or terminal (aurora_go_terminal() wipes).  May sleep.
+ */
+void aurora_finish_inaccessible(struct aurora_c *ac, bool force)
+{
+	struct crypto_skcipher *old = NULL;
+	struct key *old_key = NULL;
+	bool first = false;
+
+	mutex_lock(&ac->key_lock);
+	if (aurora_is_inaccessible(ac) && !aurora_is_terminal(ac)) {
+		first = !test_bit(AURORA_INACCESSIBLE_DONE, &ac->flags);
+		if (first || force) {
+			aurora_key_swap(ac, NULL, NULL, true, &old, &old_key);
+			set_bit(AURORA_INACCESSIBLE_DONE, &ac->flags);
+		}
+	}
+	mutex_unlock(&ac->key_lock);
+	crypto_free_skcipher(old);
+	key_put(old_key);
+	if (first) {
+		spin_lock(&ac->reason_lock);
+		DMWARN("%s: inaccessible: %s",
+		       dm_table_device_name(ac->ti->table), ac->reason);
+		spin_unlock(&ac->reason_lock);
+		dm_table_event(ac->ti->table);
+	}
+}
+
+/* The "inaccessible <reason>" message.  May sleep. */
+void aurora_go_inaccessible(struct aurora_c *ac, const char *reason)
+{
+	aurora_set_inaccessible(ac, reason);
+	aurora_finish_inaccessible(ac, true);
+}
+
+/*
+ * Called by preresume, under state_lock, while the target is inaccessible.
+ * If the move to inaccessible is complete and "key set" installed a key
+ * since (not wiped again), and that key is still valid, the target is
+ * active again: the reason is cleared and a dm event raised.  A key that
+ * was revoked, invalidated or expired meanwhile is dropped and the target
+ * stays inaccessible.  Returns true if the target is active again.  May
+ * sleep.
+ */
+bool aurora_key_recover(struct aurora_c *ac)
+{
+	struct crypto_skcipher *old = NULL;
+	struct key *key, *old_key = NULL;
+	bool ok = false, dropped = false;
+
+	mutex_lock(&ac->key_lock);
+	key = rcu_dereference_protected(ac->key,
+					lockdep_is_held(&ac->key_lock));
+	if (!test_bit(AURORA_INACCESSIBLE_DONE, &ac->flags) ||
+	    test_bit(AURORA_KEY_WIPED, &ac->flags) || !key)
+		goto unlock;
+	if (key_validate(key)) {
+		aurora_key_swap(ac, NULL, NULL, true, &old, &old_key);
+		dropped = true;
+		goto unlock;
+	}
+	spin_lock(&ac->reason_lock);
+	if (!aurora_is_terminal(ac)) {
+		clear_bit(AURORA_INACCESSIBLE_DONE, &ac->flags);
+		clear_bit(AURORA_INACCESSIBLE, &ac->flags);
+		ac->reason[0] = '\0';
+		ok = true;
+	}
+	spin_unlock(&ac->reason_lock);
+unlock:
+	mutex_unlock(&ac->key_lock);
+	crypto_free_skcipher(old);
+	key_put(old_key);
+	if (dropped)
+		DMWARN("%s: the key set is revoked, invalidated or expired: still inaccessible",
+		       dm_table_device_name(ac->ti->table));
+	if (ok) {
+		DMINFO("%s: active again", dm_table_device_name(ac->ti->table));
+		dm_table_event(ac->ti->table);
+	}
+	return ok;
+}
+
+/*
  * Check the key's state; cheap enough for the I/O path.  Returns true and
- * marks the target terminal if the key was revoked, invalidated or expired.
- * The caller holds ac->key_lock or is in an ac->srcu read section.  No key
- * (dropped on the way to terminal) is not a verdict of its own.
+ * marks the target inaccessible if the key was revoked, invalidated or
+ * expired.  The caller holds ac->key_lock or is in an ac->srcu read
+ * section.  No key (dropped when leaving service) is not a verdict of its
+ * own.
  */
 bool aurora_key_check(struct aurora_c *ac)
 {
@@ -273,33 +417,37 @@ bool aurora_key_check(struct aurora_c *ac)
 	int r;
 
 	if (!key)
-		return aurora_is_terminal(ac);
+		return aurora_out_of_service(ac);
 	r = key_validate(key);
 	if (likely(!r))
 		return false;
 	if (r == -EKEYREVOKED)
-		aurora_set_terminal(ac, AURORA_DM_REASON_REVOKED);
+		aurora_set_inaccessible(ac, AURORA_DM_REASON_REVOKED);
 	else if (r == -EKEYEXPIRED)
-		aurora_set_terminal(ac, AURORA_DM_REASON_EXPIRED);
+		aurora_set_inaccessible(ac, AURORA_DM_REASON_EXPIRED);
 	else
-		aurora_set_terminal(ac, AURORA_DM_REASON_INVALIDATED);
+		aurora_set_inaccessible(ac, AURORA_DM_REASON_INVALIDATED);
 	return true;
 }
 
-/* Periodic key watch: notices revocation even with no I/O. */
+/*
+ * Periodic key watch: notices a lost key even with no I/O, and completes a
+ * move to inaccessible that the I/O path noticed.  Runs until terminal.
+ */
 void aurora_watch_fn(struct work_struct *work)
 {
 	struct aurora_c *ac = container_of(to_delayed_work(work),
 					   struct aurora_c, watch);
 
-	if (!aurora_is_terminal(ac)) {
+	if (!aurora_out_of_service(ac)) {
 		mutex_lock(&ac->key_lock);
 		aurora_key_check(ac);
 		mutex_unlock(&ac->key_lock);
 	}
-	if (aurora_is_terminal(ac)) {
-		aurora_go_terminal(ac, "");
+	/* aurora_go_terminal() wiped and raised the event itself */
+	if (aurora_is_terminal(ac))
 		return;
-	}
+	if (aurora_is_inaccessible(ac))
+		aurora_finish_inaccessible(ac, false);
 	queue_delayed_work(system_wq, &ac->watch, AURORA_WATCH_PERIOD);
 }

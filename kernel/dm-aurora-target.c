@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dm-aurora: a device-mapper target encrypting a block device with
- * AES-256-XTS, keyed from the kernel keyring, that goes terminal when its key
- * is revoked.  The on-disk format is dm-crypt's aes-xts-plain64.
+ * AES-256-XTS, keyed from the kernel keyring, that goes inaccessible when its
+ * key is revoked (recoverable with key set and resume) and terminal on the
+ * "terminal" message.  The on-disk format is dm-crypt's aes-xts-plain64.
  *
  * Table: <cipher> <key> <iv_offset> <device> <offset> [<#opts> <opts>...]
  * See Documentation/dm-aurora.rst.
@@ -364,6 +365,8 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 		spin_lock(&ac->reason_lock);
 		if (aurora_is_terminal(ac))
 			DMEMIT(AURORA_DM_STATE_TERMINAL " %s", ac->reason);
+		else if (aurora_is_inaccessible(ac))
+			DMEMIT(AURORA_DM_STATE_INACCESSIBLE " %s", ac->reason);
 		else
 			DMEMIT(AURORA_DM_STATE_ACTIVE);
 		spin_unlock(&ac->reason_lock);
@@ -412,7 +415,8 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(",sector_size=%u,iv_large_sectors=%c,allow_discards=%c",
 		       ac->sector_size, large ? 'y' : 'n', discards ? 'y' : 'n');
 		DMEMIT(",state=%s;", aurora_is_terminal(ac) ?
-		       AURORA_DM_STATE_TERMINAL : AURORA_DM_STATE_ACTIVE);
+		       AURORA_DM_STATE_TERMINAL : aurora_is_inaccessible(ac) ?
+		       AURORA_DM_STATE_INACCESSIBLE : AURORA_DM_STATE_ACTIVE);
 		break;
 	}
 }
@@ -420,7 +424,8 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 /*
  * "key wipe" and "key set" while suspended.  Under state_lock, so that a
  * resume cannot come between the check and the change; in a NOIO scope, as
- * the device is suspended and its writes cannot be waited for.
+ * the device is suspended and its writes cannot be waited for.  A key set
+ * while inaccessible prepares the recovery that the next resume makes.
  */
 static int aurora_message_key(struct aurora_c *ac, unsigned int argc,
 			      char **argv)
@@ -437,7 +442,8 @@ static int aurora_message_key(struct aurora_c *ac, unsigned int argc,
 	}
 	noio = memalloc_noio_save();
 	if (argc == 2 && !strcasecmp(argv[1], AURORA_DM_MSG_KEY_WIPE)) {
-		aurora_key_wipe(ac, false);
+		/* out of service, nothing of the key stays */
+		aurora_key_wipe(ac, aurora_out_of_service(ac));
 		r = 0;
 	} else if (argc == 3 && !strcasecmp(argv[1], AURORA_DM_MSG_KEY_SET)) {
 		if (aurora_is_terminal(ac)) {
@@ -468,6 +474,11 @@ static int aurora_message(struct dm_target *ti, unsigned int argc,
 		aurora_go_terminal(ac, argv[1]);
 		return 0;
 	}
+	/* No effect when inaccessible already (first reason kept) or terminal */
+	if (argc == 2 && !strcasecmp(argv[0], AURORA_DM_MSG_INACCESSIBLE)) {
+		aurora_go_inaccessible(ac, argv[1]);
+		return 0;
+	}
 	if (argc >= 2 && !strcasecmp(argv[0], AURORA_DM_MSG_KEY))
 		return aurora_message_key(ac, argc, argv);
 
@@ -485,10 +496,11 @@ static void aurora_postsuspend(struct dm_target *ti)
 }
 
 /*
- * The key check and the end of the suspended window are one step under
- * state_lock, so that no key message lands between them.  (Should another
- * target of the table fail its preresume, key messages are refused until
- * the device has been suspended and resumed again.)
+ * The key check, the return of an inaccessible target to service and the
+ * end of the suspended window are one step under state_lock, so that no key
+ * message lands between them.  (Should another target of the table fail its
+ * preresume, key messages are refused until the device has been suspended
+ * and resumed again; a target that recovered stays active.)
  */
 static int aurora_preresume(struct dm_target *ti)
 {
@@ -496,13 +508,21 @@ static int aurora_preresume(struct dm_target *ti)
 	int r = 0;
 
 	mutex_lock(&ac->state_lock);
-	/* A terminal target resumes: it fails every bio anyway. */
-	if (test_bit(AURORA_KEY_WIPED, &ac->flags) && !aurora_is_terminal(ac)) {
+	if (aurora_is_terminal(ac)) {
+		/* A terminal target resumes: it fails every bio anyway. */
+	} else if (aurora_is_inaccessible(ac)) {
+		/*
+		 * Active again if a key was set since it became inaccessible;
+		 * otherwise it resumes and fails every bio, so that it can be
+		 * suspended, resumed and removed freely.
+		 */
+		aurora_key_recover(ac);
+	} else if (test_bit(AURORA_KEY_WIPED, &ac->flags)) {
 		DMERR("aborting resume - key is not set.");
 		r = -EAGAIN;
-	} else {
-		clear_bit(AURORA_SUSPENDED, &ac->flags);
 	}
+	if (!r)
+		clear_bit(AURORA_SUSPENDED, &ac->flags);
 	mutex_unlock(&ac->state_lock);
 	return r;
 }

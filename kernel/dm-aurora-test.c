@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dm-aurora: KUnit tests of the parts that need no device: key reference
- * parsing, optional parameter parsing and the plain64 IV.  Built into
+ * parsing, optional parameter parsing, the plain64 IV, reasons and the
+ * state bits.  Built into
  * dm-aurora.ko when the kernel has KUnit (the debug lane); the suite runs
  * when the module is loaded and reports in the kernel log and in
  * /sys/kernel/debug/kunit/dm-aurora/results.
@@ -193,12 +194,62 @@ static void aurora_test_iv(struct kunit *test)
 	}
 }
 
+/* ---- reasons and states ---- */
+
+static void aurora_test_reason(struct kunit *test)
+{
+	char long_in[200], out[AURORA_DM_REASON_MAX];
+
+	aurora_sanitize_reason(out, "cmk-disabled/by:ops!");
+	KUNIT_EXPECT_STREQ(test, out, "cmk-disabled_by:ops_");
+	aurora_sanitize_reason(out, "key-revoked");
+	KUNIT_EXPECT_STREQ(test, out, "key-revoked");
+	aurora_sanitize_reason(out, "a b\tc\n");
+	KUNIT_EXPECT_STREQ(test, out, "a_b_c_");
+	memset(long_in, 'x', sizeof(long_in) - 1);
+	long_in[sizeof(long_in) - 1] = '\0';
+	aurora_sanitize_reason(out, long_in);
+	KUNIT_EXPECT_EQ(test, (size_t)AURORA_DM_REASON_MAX - 1, strlen(out));
+}
+
+/*
+ * active -> inaccessible keeps the first reason; terminal wins over
+ * inaccessible with its own reason and is sticky.
+ */
+static void aurora_test_states(struct kunit *test)
+{
+	struct aurora_c *ac = kunit_kzalloc(test, sizeof(*ac), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ac);
+	spin_lock_init(&ac->reason_lock);
+	KUNIT_EXPECT_FALSE(test, aurora_out_of_service(ac));
+
+	KUNIT_EXPECT_TRUE(test, aurora_set_inaccessible(ac, "key revoked"));
+	KUNIT_EXPECT_TRUE(test, aurora_is_inaccessible(ac));
+	KUNIT_EXPECT_FALSE(test, aurora_is_terminal(ac));
+	KUNIT_EXPECT_TRUE(test, aurora_out_of_service(ac));
+	KUNIT_EXPECT_STREQ(test, ac->reason, "key_revoked");
+	KUNIT_EXPECT_FALSE(test, aurora_set_inaccessible(ac, "other"));
+	KUNIT_EXPECT_STREQ(test, ac->reason, "key_revoked");
+
+	aurora_set_terminal(ac, "cmk-deleted");
+	KUNIT_EXPECT_TRUE(test, aurora_is_terminal(ac));
+	KUNIT_EXPECT_STREQ(test, ac->reason, "cmk-deleted");
+	aurora_set_terminal(ac, "again");
+	KUNIT_EXPECT_STREQ(test, ac->reason, "cmk-deleted");
+	KUNIT_EXPECT_FALSE(test, aurora_set_inaccessible(ac, "later"));
+	KUNIT_EXPECT_STREQ(test, ac->reason, "cmk-deleted");
+	KUNIT_EXPECT_TRUE(test, aurora_out_of_service(ac));
+}
+
 static struct kunit_case aurora_test_cases[] = {
 	KUNIT_CASE(aurora_test_key_ok),
 	KUNIT_CASE(aurora_test_key_bad),
 	KUNIT_CASE(aurora_test_opts_ok),
 	KUNIT_CASE(aurora_test_opts_bad),
 	KUNIT_CASE(aurora_test_iv),
+	KUNIT_CASE(aurora_test_reason),
+	KUNIT_CASE(aurora_test_states),
 	{}
 };
 

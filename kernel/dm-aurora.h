@@ -85,10 +85,20 @@
 /* Key state check period while idle. */
 #define AURORA_WATCH_PERIOD	HZ
 
-/* Bits of aurora_c.flags */
+/*
+ * Bits of aurora_c.flags.  The state of the target is active (neither
+ * AURORA_INACCESSIBLE nor AURORA_TERMINAL), inaccessible or terminal
+ * (terminal wins when both are set).  Both bits are set under reason_lock,
+ * with the reason; AURORA_INACCESSIBLE is cleared only by a resume after
+ * "key set" (aurora_key_recover()), AURORA_TERMINAL never.
+ */
 enum aurora_flag {
 	AURORA_TERMINAL,	/* sticky: every new bio fails */
 	AURORA_TERMINAL_DONE,	/* terminal wipe done, event raised */
+	AURORA_INACCESSIBLE,	/* every new bio fails until recovered */
+	AURORA_INACCESSIBLE_DONE, /* inaccessible wipe done, event raised;
+				   * set and cleared under key_lock
+				   */
 	AURORA_KEY_WIPED,	/* no cipher context in memory */
 	AURORA_SUSPENDED,	/* between postsuspend and resume */
 	AURORA_IV_LARGE,	/* iv_large_sectors */
@@ -100,7 +110,7 @@ enum aurora_flag {
 struct aurora_stats {
 	u64 reads;		/* read bios completed successfully */
 	u64 writes;		/* write bios completed successfully */
-	u64 terminal_eio;	/* bios failed because the target is terminal */
+	u64 terminal_eio;	/* bios failed: target inaccessible or terminal */
 	u64 handed_off;		/* small bios handed to the async workqueue */
 	u64 shared;		/* small bios a helper converted a part of */
 };
@@ -131,7 +141,7 @@ struct aurora_c {
 
 	/* Cipher and keyring key: read under srcu, replaced under key_lock. */
 	struct crypto_skcipher __rcu *tfm;
-	struct key __rcu *key;		/* NULL once terminal */
+	struct key __rcu *key;		/* NULL once out of service */
 	struct srcu_struct srcu;
 	unsigned int reqsize;		/* reserved per bio for the request */
 	unsigned int alignmask;		/* of the cipher, for the IV */
@@ -142,7 +152,7 @@ struct aurora_c {
 	/* Serializes key messages against suspend and resume. */
 	struct mutex state_lock;
 
-	spinlock_t reason_lock;		/* protects reason, TERMINAL setting */
+	spinlock_t reason_lock;		/* protects reason, state bits setting */
 	char reason[AURORA_DM_REASON_MAX];
 
 	struct delayed_work watch;	/* key state polling, terminal wipe */
@@ -201,7 +211,9 @@ struct aurora_io {
 	atomic_t next_chunk;		/* next chunk to claim */
 	atomic_t parts;			/* participants still working */
 	blk_status_t status;		/* first error of any chunk */
-	bool terminal;			/* a chunk found the target terminal */
+	bool terminal;			/* a chunk found the target out of
+					 * service (inaccessible or terminal)
+					 */
 	bool shared;			/* a small bio cut for a helper */
 };
 
@@ -221,6 +233,10 @@ int aurora_key_load(struct aurora_c *ac, const char *desc, char **error);
 void aurora_key_wipe(struct aurora_c *ac, bool put);
 void aurora_go_terminal(struct aurora_c *ac, const char *reason);
 void aurora_set_terminal(struct aurora_c *ac, const char *reason);
+void aurora_go_inaccessible(struct aurora_c *ac, const char *reason);
+bool aurora_set_inaccessible(struct aurora_c *ac, const char *reason);
+void aurora_finish_inaccessible(struct aurora_c *ac, bool force);
+bool aurora_key_recover(struct aurora_c *ac);
 bool aurora_key_check(struct aurora_c *ac);
 void aurora_watch_fn(struct work_struct *work);
 void aurora_sanitize_reason(char *dst, const char *src);
@@ -238,6 +254,17 @@ static inline u64 aurora_iv_plain64(u64 sector, bool large, unsigned int shift)
 static inline bool aurora_is_terminal(struct aurora_c *ac)
 {
 	return test_bit(AURORA_TERMINAL, &ac->flags);
+}
+
+static inline bool aurora_is_inaccessible(struct aurora_c *ac)
+{
+	return test_bit(AURORA_INACCESSIBLE, &ac->flags);
+}
+
+/* Inaccessible or terminal: every new bio fails with EIO. */
+static inline bool aurora_out_of_service(struct aurora_c *ac)
+{
+	return aurora_is_terminal(ac) || aurora_is_inaccessible(ac);
 }
 
 #endif /* DM_AURORA_H */

@@ -1,10 +1,11 @@
 #!/bin/bash
 # ext4 on dm-aurora survives unmount, remove and re-create (fsck clean, data
 # intact), with 512- and 4096-byte sectors; a filesystem that saw EIO after
-# revocation unmounts and the mapping is removable.
+# revocation unmounts, and after the recovery (key set, resume) mounts with
+# its files intact and checks clean.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 14
+ktap_plan 17
 dmesg_mark
 tgt_modules
 mnt=$TGT_TMP/mnt
@@ -42,14 +43,24 @@ for opts in "" "1 sector_size:4096"; do
 	tgt_remove "$name"
 done
 
-# Revocation under a mounted filesystem.
+# Revocation under a mounted filesystem, then the recovery.
 mount -t ext4 "$dev" "$mnt" >&2
 keyctl revoke "$kid"
-sleep 2
+tgt_wait_state "$name" "inaccessible key-revoked " 30
 dd if=/dev/urandom of="$mnt/after" bs=64k count=4 conv=fsync status=none 2>/dev/null
 ktap_result "writes on the filesystem fail after revocation" "$([ $? -ne 0 ]; echo $?)"
 umount "$mnt" >&2 2>&1 || umount -l "$mnt" >&2 2>&1
 ktap_result "filesystem that saw EIO unmounts" "$(! grep -q " $mnt " /proc/mounts; echo $?)"
-ktap_check "terminal mapping removed after unmount" tgt_remove "$name"
+dmsetup suspend "$name"
+keyctl padd logon "$desc" @s < "$TGT_TMP/$desc.key" >&2
+ktap_check "recovery: suspend, key added again, key set, resume" \
+	bash -c "dmsetup message $name 0 key set :64:logon:$desc && dmsetup resume $name"
+ok=1
+mount -t ext4 "$dev" "$mnt" >&2 &&
+cmp "$TGT_TMP/f1" "$mnt/f1" >&2 && cmp "$TGT_TMP/f2" "$mnt/f2" >&2 &&
+[ "$(cat "$mnt/d/50")" = "file 50" ] && umount "$mnt" && ok=0
+ktap_result "after recovery: mounts, files intact" "$ok"
+ktap_check "after recovery and unmount: fsck clean" e2fsck -f -n "$dev"
+ktap_check "mapping removed" tgt_remove "$name"
 ktap_check "kernel log has no warnings" tgt_kernel_clean
 exit 0

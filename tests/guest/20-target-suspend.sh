@@ -46,11 +46,11 @@ ktap_result "table shows the new key reference" \
 # The target now watches the new key.
 keyctl revoke "$kid2"
 for _ in $(seq 1 300); do
-	[[ "$(tgt_status "$name")" == "terminal key-revoked "* ]] && break
+	[[ "$(tgt_status "$name")" == "inaccessible key-revoked key:wiped "* ]] && break
 	sleep 0.1
 done
-ktap_result "revoking the new key makes the target terminal" \
-	"$([[ "$(tgt_status "$name")" == "terminal key-revoked "* ]]; echo $?)"
+ktap_result "revoking the new key makes the target inaccessible" \
+	"$([[ "$(tgt_status "$name")" == "inaccessible key-revoked key:wiped "* ]]; echo $?)"
 tgt_remove "$name"
 ktap_check "kernel log has no warnings" tgt_kernel_clean
 exit 0
