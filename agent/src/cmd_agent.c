@@ -140,6 +140,7 @@ static int cmd_agent(const struct aur_cli_cmd *cmd, int argc, char **argv)
 		int rc = 0;
 
 		aur_error_clear(&err);
+		o.wait_all = true;
 		if (aur_watch_pass(kms, &o, NULL, &res, &n, &err) < 0) {
 			fprintf(stderr, "aurora agent: %s\n", err.msg);
 			aur_kms_destroy(kms);

@@ -641,6 +641,8 @@ struct aur_watch_opts {
 	 */
 	const struct aur_config *cfg;
 	unsigned int max_threads;	/* 0: 8 */
+	/* Wait for every check of a pass, however long (aurora agent --once). */
+	bool wait_all;
 	/* Test hook: open a KMS handle per thread instead of aur_kms_open(cfg). */
 	int (*kms_open)(const struct aur_config *cfg, struct aur_kms **out, void *arg);
 	void *kms_open_arg;
@@ -733,6 +735,13 @@ void aur_watch_check_volume_ex(struct aur_kms *kms, const char *device, const ch
 size_t aur_watch_check_open(struct aur_kms *kms, const struct aur_open_volume *vols, size_t n,
 			    const struct aur_watch_opts *o, volatile sig_atomic_t *stop,
 			    struct aur_watch_result *out);
+
+/*
+ * Wait until no check started by aur_watch_check_open() runs any more (one
+ * left running past its interval, in the background).  Call before exit:
+ * a check may be writing a header.
+ */
+void aur_watch_drain(void);
 
 /* One pass over every open aurora mapping; *res is malloc()ed. */
 int aur_watch_pass(struct aur_kms *kms, const struct aur_watch_opts *o,

@@ -576,6 +576,28 @@ struct pass_ctl {
 static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
 static char inflight[INFLIGHT_MAX][37];
 
+/* Checks running in any pass, for aur_watch_drain(). */
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t running_cond = PTHREAD_COND_INITIALIZER;
+static unsigned int running_checks;
+
+static void running_add(int d)
+{
+	pthread_mutex_lock(&running_lock);
+	running_checks = (unsigned int)((int)running_checks + d);
+	if (!running_checks)
+		pthread_cond_broadcast(&running_cond);
+	pthread_mutex_unlock(&running_lock);
+}
+
+void aur_watch_drain(void)
+{
+	pthread_mutex_lock(&running_lock);
+	while (running_checks)
+		pthread_cond_wait(&running_cond, &running_lock);
+	pthread_mutex_unlock(&running_lock);
+}
+
 static bool inflight_add(const char *uuid)
 {
 	size_t i, free_slot = INFLIGHT_MAX;
@@ -648,6 +670,7 @@ static void *job_main(void *arg)
 		aur_kms_destroy(kms);
 	}
 	inflight_del(j->v.uuid);
+	running_add(-1);
 	pthread_mutex_lock(&ctl->lock);
 	j->done = true;
 	ctl->running--;
@@ -711,7 +734,8 @@ static size_t check_concurrent(const struct aur_open_volume *vols, size_t n,
 		/* At most max checks at once; wait for a slot until the deadline. */
 		pthread_mutex_lock(&ctl->lock);
 		while (ctl->running >= max &&
-		       pthread_cond_timedwait(&ctl->cond, &ctl->lock, &deadline) == 0)
+		       (o->wait_all ? pthread_cond_wait(&ctl->cond, &ctl->lock) :
+			pthread_cond_timedwait(&ctl->cond, &ctl->lock, &deadline)) == 0)
 			;
 		if (ctl->running >= max) {
 			pthread_mutex_unlock(&ctl->lock);
@@ -743,11 +767,11 @@ static size_t check_concurrent(const struct aur_open_volume *vols, size_t n,
 		ctl->running++;
 		ctl->refs++;
 		pthread_mutex_unlock(&ctl->lock);
+		running_add(1);
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&t, &attr, job_main, jobs[i])) {
 			/* No thread: check it here, synchronously. */
-			jobs[i]->refs++;
 			job_main(jobs[i]);
 		}
 		pthread_attr_destroy(&attr);
@@ -761,8 +785,11 @@ static size_t check_concurrent(const struct aur_open_volume *vols, size_t n,
 		for (i = 0; i < n; i++)
 			if (jobs[i] && !jobs[i]->done)
 				all = false;
-		if (all || (stop && *stop) ||
-		    pthread_cond_timedwait(&ctl->cond, &ctl->lock, &deadline) == ETIMEDOUT)
+		if (all || (stop && *stop))
+			break;
+		if (o->wait_all)
+			pthread_cond_wait(&ctl->cond, &ctl->lock);
+		else if (pthread_cond_timedwait(&ctl->cond, &ctl->lock, &deadline) == ETIMEDOUT)
 			break;
 	}
 	for (i = 0; i < n; i++) {
@@ -930,6 +957,8 @@ int aur_watch_run(struct aur_kms *kms, const struct aur_watch_opts *o,
 		}
 		watch_sleep(o, wait_ms, stop);
 	}
+	/* A check still running may be writing a header: let it end. */
+	aur_watch_drain();
 	aur_info("watch stopped");
 	return 0;
 }

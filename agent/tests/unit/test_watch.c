@@ -196,17 +196,22 @@ static enum aur_vol_state header_state(char *reason, size_t len)
 static struct aur_hdr last_hdr;
 
 /* The header as it is on disk now, into last_hdr. */
-static enum aur_vol_state header(void)
+static enum aur_vol_state header_at(const char *path)
 {
 	struct aur_hdr_read r;
 	struct aur_error err;
 
-	if (aur_volume_read_header(img, &r, &err) < 0)
+	if (aur_volume_read_header(path, &r, &err) < 0)
 		return (enum aur_vol_state)-1;
 	last_hdr = r.hdr;
 	last_hdr.json = NULL;
 	aur_hdr_free(&r.hdr);
 	return last_hdr.state;
+}
+
+static enum aur_vol_state header(void)
+{
+	return header_at(img);
 }
 
 static unsigned int confirm = 3;
@@ -247,6 +252,7 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool released;
+	bool deny_fast;			/* Decrypt of the fast volume: DisabledException */
 	char uuid_slow[37], uuid_fast[37];
 } slow = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
@@ -293,6 +299,8 @@ static enum aur_kms_err slow_decrypt(struct aur_kms *kms, const char *key_id,
 			pthread_cond_wait(&slow.cond, &slow.lock);
 		pthread_mutex_unlock(&slow.lock);
 	}
+	if (u && !strcmp(u, slow.uuid_fast) && slow.deny_fast)
+		return aur_kms_fail(st, AUR_KMS_E_DISABLED, 400, "key is disabled");
 	*pt = aur_secret_alloc(64);
 	if (!*pt)
 		return AUR_KMS_E_INTERNAL;
@@ -746,6 +754,20 @@ int main(void)
 		}
 		ok(out[0].outcome == AUR_WATCH_OK && out[1].outcome == AUR_WATCH_OK,
 		   "once it ended, both volumes are checked again");
+		/* A confirmed loss acted on from a check thread. */
+		slow.deny_fast = true;
+		o.confirm_passes = 2;
+		o.recovery_window = 0;
+		aur_watch_check_open(NULL, vols, 2, &o, NULL, out);
+		ok(out[1].outcome == AUR_WATCH_LOST && out[0].outcome == AUR_WATCH_OK,
+		   "threads: first Lost pass of one volume, the other ok");
+		aur_watch_check_open(NULL, vols, 2, &o, NULL, out);
+		/* No device-mapper here: the message fails, the header is what counts. */
+		ok(header_at(img2) == AUR_VOL_TERMINAL && out[0].outcome == AUR_WATCH_OK &&
+		   header() == AUR_VOL_ACTIVE,
+		   "threads: confirmed with window 0: header terminal, the other volume untouched");
+		o.recovery_window = 60;
+		slow.deny_fast = false;
 		unlink(img2);
 	}
 
