@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,6 +333,55 @@ static int slow_open(const struct aur_config *cfg, struct aur_kms **out, void *a
 	return 0;
 }
 
+static volatile sig_atomic_t stop_after_pass;
+
+static void stop_sleep(unsigned int ms, void *arg)
+{
+	(void)ms;
+	(void)arg;
+	stop_after_pass = 1;
+}
+
+/* The running agent says how it is through $NOTIFY_SOCKET (sd_notify). */
+static void notify_status(void)
+{
+	char path[] = "/tmp/aurora-test-notify-XXXXXX", buf[512];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct aur_watch_opts o;
+	struct aur_kms kms = { 0 };
+	ssize_t n;
+	int fd;
+
+	fd = mkstemp(path);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ok(0, "sd_notify: a socket to listen on");
+		return;
+	}
+	setenv("NOTIFY_SOCKET", path, 1);
+	aur_watch_opts_default(&o);
+	o.sleep_ms = stop_sleep;
+	o.state_dir = statedir;
+	stop_after_pass = 0;
+	aur_watch_run(&kms, &o, &stop_after_pass);
+	unsetenv("NOTIFY_SOCKET");
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *c = buf; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	printf("# notify: %s\n", buf);
+	ok(n > 0 && strstr(buf, "STATUS=") && strstr(buf, "unverified"),
+	   "sd_notify: the agent sends STATUS= with the unverified count after a pass");
+	close(fd);
+	unlink(path);
+}
+
 static void config_knobs(void)
 {
 	struct aur_config cfg;
@@ -376,6 +427,7 @@ int main(void)
 		return 1;
 	aur_log_init("test_watch", false, AUR_LOG_ERR);
 	config_knobs();
+	notify_status();
 
 	ok(new_volume(&kms) == 0, "a volume header is written to an image file");
 
