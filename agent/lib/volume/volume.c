@@ -640,8 +640,7 @@ int aur_volume_recover(struct aur_kms *kms, const char *device, const char *dm_n
 	if (kms->ops->decrypt(kms, hr.hdr.cmk_arn, &hr.hdr.ctx, &hr.hdr.wrapped_dek, &dek, NULL,
 			      &st) != AUR_KMS_OK) {
 		aur_error_from_kms(err, "cannot unwrap the volume key (Decrypt)", &st);
-		if (err && (!aur_kms_err_is_definitive(st.code) ||
-			    hr.hdr.state == AUR_VOL_INACCESSIBLE))
+		if (err)
 			err->exit_code = st.code == AUR_KMS_E_CONFIG || st.code == AUR_KMS_E_CREDENTIALS ?
 					 AUR_EXIT_CONFIG : AUR_EXIT_INACCESSIBLE;
 		aur_hdr_free(&hr.hdr);
