@@ -54,16 +54,19 @@ ktap_check "a volume under alias/aurora-guest through moto" \
 	bash -c "aurora format $loop --kms-key-id alias/aurora-guest --yes >&2 && aurora open $loop $name >&2"
 ktap_check "a pass with the KMS healthy: ok" aurora agent --once
 
-# run_fault MODE PATTERN: 10 passes, one a second (--retries 0: one attempt
-# a pass), under MODE.  Every pass must exit 5 (transient), the volume
-# stay active (kernel and header) with verification transient and I/O
-# working; PATTERN must appear in what the passes report (the fault reached
-# the agent).
+# run_fault MODE PATTERN: agent passes (--retries 0: one attempt a pass,
+# the provider's own attempts inside it) under MODE, one a second, for at
+# least 10 times the interval (1 s) and at least 2 passes.  Every pass must
+# exit 5 (transient), the volume stay active (kernel and header) with
+# verification transient and I/O working; PATTERN must appear in what the
+# passes report (the fault reached the agent).
 run_fault() {
-	local mode=$1 pat=$2 i rc bad=0 out=$AG_TMP/$1.out
+	local mode=$1 pat=$2 i=0 rc bad=0 out=$AG_TMP/$1.out t0
 	: > "$out"
 	ktap_check "$mode: the relay injects it" fault "$mode"
-	for i in $(seq 1 10); do
+	t0=$(date +%s)
+	while [ $i -lt 2 ] || [ $(($(date +%s) - t0)) -lt 10 ]; do
+		i=$((i + 1))
 		aurora --json agent --once --retries 0 >> "$out" 2>&1
 		rc=$?
 		if [ "$rc" != 5 ] || [ "$(kstate "$name")" != active ] || ! reads_ok "$name"; then
@@ -72,7 +75,8 @@ run_fault() {
 		fi
 		sleep 1
 	done
-	ktap_result "$mode: 10 passes, each transient (exit 5), kernel active, I/O works" "$bad"
+	note "$mode: $i passes in $(($(date +%s) - t0)) s"
+	ktap_result "$mode: $i passes over 10 intervals, each transient (exit 5), kernel active, I/O works" "$bad"
 	ktap_result "$mode: header active, verification transient" \
 		"$(j=$(sjson "$loop"); [[ "$j" == *'"state":"active"'* && "$j" == *'"verification":"transient"'* ]]; echo $?)"
 	ktap_result "$mode: the passes saw it ($pat)" "$(grep -qiE "$pat" "$out"; echo $?)"
