@@ -106,7 +106,8 @@ ktap_result "agent: the KMS unreachable: exit 5, the volume stays active" \
 	   ! is_terminal "$name3"; echo $?)"
 kid=$(kms_call DescribeKey '{"KeyId":"alias/aurora-guest-off"}' | sed -n 's/.*"KeyId": *"\([^"]*\)".*/\1/p')
 ktap_check "agent: DisableKey through moto" kms_call DisableKey "{\"KeyId\":\"$kid\"}"
-ktap_check "agent: a pass after DisableKey" aurora agent --once
+ktap_result "agent: a pass after DisableKey exits 6 (made terminal)" \
+	"$([ "$(ag_rc aurora agent --once)" -eq 6 ]; echo $?)"
 ktap_check "agent: the volume is terminal" is_terminal "$name3"
 ktap_result "agent: the header records DisabledException" \
 	"$(aurora status "$loop3" --json | tr -d ' \n' | grep -q '"terminal_reason":"DisabledException"'; echo $?)"
