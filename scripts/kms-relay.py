@@ -12,7 +12,19 @@ are used at both ends.
 Usage: kms-relay.py SOCKET-PATH TARGET-PORT [LOG [GATE]]
 While the file GATE exists the KMS is unreachable: each request is read and
 swallowed, no answer (a black hole: the client times out; no late answer is
-ever sent, so the byte stream stays in step).  The relay listens on SOCKET-PATH; QEMU connects to it, once per guest boot
+ever sent, so the byte stream stays in step).
+
+Fault injection from the guest (tests/guest/52-aws-faults.sh): a request
+for the path /__aurora_fault/<mode> is answered here (200, never forwarded)
+and sets how every later request is answered, until the next such request:
+  none      forwarded (the default)
+  throttle  400 ThrottlingException
+  5xx       503 ServiceUnavailableException and 500 KMSInternalException,
+            in turn
+  timeout   swallowed: no answer, the client times out (as with GATE)
+  reset     the connection breaks: a few bytes that are not HTTP instead of
+            an answer (the guest's bridge cannot send a TCP reset; the
+            client sees its connection fail mid-reply, as after one)  The relay listens on SOCKET-PATH; QEMU connects to it, once per guest boot
 (the harness may boot twice); it runs until killed.
 """
 import http.client
@@ -21,6 +33,27 @@ import socket
 import sys
 
 MAX_BODY = 1 << 20
+FAULT_PATH = '/__aurora_fault/'
+FAULTS = ('none', 'throttle', '5xx', 'timeout', 'reset')
+fault = {'mode': 'none', 'n': 0}
+
+
+def fault_reply(mode):
+    """The bytes that answer a request under @mode, or None (no answer)."""
+    if mode == 'timeout':
+        return None
+    if mode == 'reset':
+        return b'\x15\x03\x03\x00\x02\x02\x50'
+    if mode == 'throttle':
+        status, reason, typ = 400, 'Bad Request', 'ThrottlingException'
+    else:
+        fault['n'] += 1
+        status, reason, typ = ((503, 'Service Unavailable', 'ServiceUnavailableException')
+                               if fault['n'] % 2 else
+                               (500, 'Internal Server Error', 'KMSInternalException'))
+    body = ('{"__type":"%s","message":"injected by kms-relay"}' % typ).encode()
+    return (f'HTTP/1.1 {status} {reason}\r\nContent-Type: application/x-amz-json-1.1\r\n'
+            f'Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n').encode() + body
 
 
 def read_request(f):
@@ -76,6 +109,28 @@ def serve(conn, port, log, gate=None):
         if req is None:
             return
         method, path, headers, body = req
+        if path.startswith(FAULT_PATH):
+            mode = path[len(FAULT_PATH):]
+            ok = mode in FAULTS
+            if ok:
+                fault['mode'] = mode
+            msg = f'fault {mode}' if ok else f'unknown fault {mode}'
+            print(f'kms-relay: {msg}', file=log, flush=True)
+            try:
+                conn.sendall((f'HTTP/1.1 {200 if ok else 400} X\r\nContent-Length: {len(msg)}\r\n'
+                              f'Connection: keep-alive\r\n\r\n{msg}').encode())
+            except OSError:
+                return
+            continue
+        if fault['mode'] != 'none':
+            data = fault_reply(fault['mode'])
+            print(f'kms-relay: {method} {path} -> fault {fault["mode"]}', file=log, flush=True)
+            if data is not None:
+                try:
+                    conn.sendall(data)
+                except OSError:
+                    return
+            continue
         if gate and os.path.exists(gate):
             print(f'kms-relay: {method} {path} dropped (KMS unreachable: {gate} exists)', file=log, flush=True)
             continue

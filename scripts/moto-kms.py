@@ -30,7 +30,9 @@ def main():
     pidfile = sys.argv[1]
     port = free_port()
     log = open(pidfile + '.log', 'w')
-    proc = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p', str(port)],
+    # moto with AWS's key-state rules on Decrypt & co (moto-strict.py)
+    strict = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'moto-strict.py')
+    proc = subprocess.Popen([sys.executable, strict, '-H', '127.0.0.1', '-p', str(port)],
                             stdout=log, stderr=log, start_new_session=True)
     with open(pidfile, 'w') as f:
         f.write(str(proc.pid))

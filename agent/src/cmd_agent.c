@@ -28,7 +28,10 @@ enum { A_ONCE = 1, A_INTERVAL, A_RETRIES };
 static const struct aur_cli_opt agent_opts[] = {
 	{ "once", no_argument, A_ONCE,
 	  "  --once            one pass, then exit: 0 every verdict reached, 5 a KMS\n"
-	  "                    could not be reached for some volume, 1 other errors\n" },
+	  "                    could not be reached for some volume, 10 configuration or\n"
+	  "                    credentials do not match, 11 a volume is inaccessible,\n"
+	  "                    6 a volume was made terminal, 12 a volume has had no\n"
+	  "                    verdict for longer than max_unverified, 1 other errors\n" },
 	{ "interval", required_argument, A_INTERVAL,
 	  "  --interval S      seconds between passes (default: 'interval' in the\n"
 	  "                    configuration file, else 300)\n" },
@@ -67,6 +70,20 @@ static int agent_opt(int val, const char *arg, void *ctx)
 	return 0;
 }
 
+/* Which exit code of --once wins when volumes disagree. */
+static int rank(int rc)
+{
+	switch (rc) {
+	case AUR_EXIT_UNVERIFIED:	return 7;
+	case AUR_EXIT_TERMINAL:		return 6;
+	case AUR_EXIT_INACCESSIBLE:	return 5;
+	case AUR_EXIT_FAILURE:		return 4;
+	case AUR_EXIT_CONFIG:		return 3;
+	case AUR_EXIT_KMS_UNAVAIL:	return 2;
+	default:			return rc ? 1 : 0;
+	}
+}
+
 static int cmd_agent(const struct aur_cli_cmd *cmd, int argc, char **argv)
 {
 	struct agent_args a = { .retries = 4 };
@@ -95,6 +112,11 @@ static int cmd_agent(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	o.interval = interval ? (unsigned int)interval :
 		     (aur_cli.cfg.interval ? aur_cli.cfg.interval : 300);
 	o.retries = (unsigned int)retries;
+	o.confirm_passes = aur_cli.cfg.confirm_passes;
+	o.recovery_window = aur_cli.cfg.recovery_window;
+	o.max_unverified = aur_cli.cfg.max_unverified;
+	/* Every volume in its own thread with its own KMS handle. */
+	o.cfg = &aur_cli.cfg;
 	/* Never back off for longer than the interval itself. */
 	if (o.backoff_max_ms > o.interval * 1000u)
 		o.backoff_max_ms = o.interval * 1000u;
@@ -118,6 +140,7 @@ static int cmd_agent(const struct aur_cli_cmd *cmd, int argc, char **argv)
 		int rc = 0;
 
 		aur_error_clear(&err);
+		o.wait_all = true;
 		if (aur_watch_pass(kms, &o, NULL, &res, &n, &err) < 0) {
 			fprintf(stderr, "aurora agent: %s\n", err.msg);
 			aur_kms_destroy(kms);
@@ -127,27 +150,58 @@ static int cmd_agent(const struct aur_cli_cmd *cmd, int argc, char **argv)
 			arr = json_object_new_array();
 		for (i = 0; i < n; i++) {
 			const struct aur_watch_result *x = &res[i];
+			int xr = 0;
 
-			if (x->outcome == AUR_WATCH_TRANSIENT && rc == 0)
-				rc = AUR_EXIT_KMS_UNAVAIL;
+			/* The most serious wins: unverified, terminal, inaccessible, ... */
+			if (x->outcome == AUR_WATCH_TRANSIENT)
+				xr = x->verification && !strcmp(x->verification, "config-error") ?
+				     AUR_EXIT_CONFIG : AUR_EXIT_KMS_UNAVAIL;
 			if (x->outcome == AUR_WATCH_ERROR)
-				rc = AUR_EXIT_FAILURE;
+				xr = AUR_EXIT_FAILURE;
+			if (x->outcome == AUR_WATCH_INACCESSIBLE)
+				xr = AUR_EXIT_INACCESSIBLE;
+			if (x->outcome == AUR_WATCH_TERMINATED)
+				xr = AUR_EXIT_TERMINAL;
+			if (x->unverified)
+				xr = AUR_EXIT_UNVERIFIED;
+			if (rank(xr) > rank(rc))
+				rc = xr;
 			if (arr) {
 				struct json_object *j = json_object_new_object();
+				char ts[32];
 
 				json_object_object_add(j, "name", json_object_new_string(x->name));
 				json_object_object_add(j, "uuid", json_object_new_string(x->uuid));
 				json_object_object_add(j, "device", json_object_new_string(x->device));
 				json_object_object_add(j, "outcome",
 						       json_object_new_string(aur_watch_outcome_name(x->outcome)));
+				json_object_object_add(j, "state",
+						       json_object_new_string(aur_vol_state_name(x->state)));
+				json_object_object_add(j, "verification",
+						       json_object_new_string(x->verification ?
+									      x->verification : "none"));
+				json_object_object_add(j, "lost_passes",
+						       json_object_new_int((int)x->lost_passes));
+				if (x->last_verified) {
+					aur_time_iso(x->last_verified, ts);
+					json_object_object_add(j, "last_verified", json_object_new_string(ts));
+				} else {
+					json_object_object_add(j, "last_verified", NULL);
+				}
+				json_object_object_add(j, "unverified", json_object_new_boolean(x->unverified));
+				if (x->state == AUR_VOL_INACCESSIBLE && x->recoverable_until) {
+					aur_time_iso(x->recoverable_until, ts);
+					json_object_object_add(j, "recoverable_until",
+							       json_object_new_string(ts));
+				}
 				json_object_object_add(j, "reason", json_object_new_string(x->reason));
 				json_object_object_add(j, "attempts", json_object_new_int((int)x->attempts));
 				json_object_object_add(j, "message", json_object_new_string(x->message));
 				json_object_array_add(arr, j);
 			} else {
-				printf("%s %s %s%s%s\n", x->name, x->uuid[0] ? x->uuid : "-",
+				printf("%s %s %s%s%s%s\n", x->name, x->uuid[0] ? x->uuid : "-",
 				       aur_watch_outcome_name(x->outcome), x->reason[0] ? " " : "",
-				       x->reason);
+				       x->reason, x->unverified ? " UNVERIFIED" : "");
 			}
 		}
 		if (arr) {
@@ -231,18 +285,21 @@ static int cmd_attach(const struct aur_cli_cmd *cmd, int argc, char **argv)
 }
 
 static const char agent_list[] =
-	"  agent [--once] [--interval S]  watch the CMK of every open volume; a CMK\n"
-	"                                 lost for good makes its volume terminal\n";
+	"  agent [--once] [--interval S]  watch the CMK of every open volume: a confirmed\n"
+	"                                 loss makes it inaccessible, then terminal\n";
 
 static const char agent_description[] =
-	"Check the CMK of every open aurora volume: DescribeKey, then a trial unwrap\n"
-	"of the volume's data key.  When access to the CMK is lost for good (disabled,\n"
-	"pending deletion, deleted, access revoked, the data key no longer unwraps)\n"
-	"the volume is made terminal: state persisted in its header, the kernel\n"
-	"target told (every I/O then fails with EIO), its kernel key revoked.  A KMS\n"
-	"that times out, throttles or answers 5xx is retried with backoff and never\n"
-	"makes a volume terminal.  Re-enabling a CMK afterwards revives nothing:\n"
-	"restore the volume from a backup.\n\n";
+	"Check the CMK of every open aurora volume, each in its own thread: DescribeKey\n"
+	"and a trial unwrap (Decrypt) of the volume's own data key.  Only a Decrypt that\n"
+	"fails definitively (disabled, pending deletion, not found, access denied) is\n"
+	"Lost; confirm_passes Lost passes in a row make the volume INACCESSIBLE (header,\n"
+	"kernel target: I/O fails with EIO, kernel key revoked).  While inaccessible the\n"
+	"agent keeps checking: when access comes back within recovery_window it unwraps\n"
+	"the key again and the volume is active again, data intact; when the window\n"
+	"ends with the CMK still lost, the volume is TERMINAL (restore from a backup).\n"
+	"Timeouts, throttling, 5xx, configuration and credential errors are never a\n"
+	"verdict.  A volume with no verdict for longer than max_unverified is warned\n"
+	"about every interval.  Knobs in aurora.conf: see aurora(8).\n\n";
 
 static const char attach_list[] =
 	"  attach <name> [--tab FILE]     open the volume /etc/auroratab lists as <name>\n";

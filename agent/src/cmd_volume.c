@@ -203,6 +203,18 @@ static struct json_object *hdr_json(const struct aur_hdr_read *r)
 		json_object_object_add(o, "terminal_reason", json_object_new_string(h->terminal_reason));
 		json_object_object_add(o, "terminal_time", json_object_new_string(ts));
 	}
+	if (h->state == AUR_VOL_INACCESSIBLE) {
+		aur_time_iso(h->inaccessible_since, ts);
+		json_object_object_add(o, "state_since", json_object_new_string(ts));
+		json_object_object_add(o, "state_reason",
+				       json_object_new_string(h->inaccessible_reason));
+		aur_time_iso(h->recoverable_until, ts);
+		json_object_object_add(o, "recoverable_until", json_object_new_string(ts));
+	} else if (h->state == AUR_VOL_TERMINAL) {
+		aur_time_iso(h->terminal_time, ts);
+		json_object_object_add(o, "state_since", json_object_new_string(ts));
+		json_object_object_add(o, "state_reason", json_object_new_string(h->terminal_reason));
+	}
 	json_object_object_add(o, "seqid", json_object_new_int64((int64_t)h->seqid));
 	c = json_object_new_array();
 	for (i = 0; i < AUR_HDR_COPIES; i++) {
@@ -258,8 +270,15 @@ static void print_hdr(const struct aur_hdr_read *r)
 	printf("  volume:     %s\n", h->uuid);
 	if (h->state == AUR_VOL_TERMINAL) {
 		aur_time_iso(h->terminal_time, ts);
-		printf("  state:      TERMINAL since %s (%s): restore from a backup (aurora restore)\n", ts,
-		       h->terminal_reason);
+		printf("  state:      TERMINAL since %s (%s): restore from a backup (aurora restore)\n",
+		       ts, h->terminal_reason);
+	} else if (h->state == AUR_VOL_INACCESSIBLE) {
+		char until[32];
+
+		aur_time_iso(h->inaccessible_since, ts);
+		aur_time_iso(h->recoverable_until, until);
+		printf("  state:      INACCESSIBLE since %s (%s), recoverable until %s\n", ts,
+		       h->inaccessible_reason, until);
 	} else {
 		printf("  state:      active\n");
 	}
@@ -277,6 +296,58 @@ static void print_hdr(const struct aur_hdr_read *r)
 	printf("%s\n", r->need_repair ? " (repaired on next write)" : "");
 }
 
+/* The agent's per-pass record: last verdict, and whether it is too old. */
+static void verification_json(struct json_object *o, const char *uuid)
+{
+	struct aur_pass_state ps;
+	int64_t now = aur_now(), age;
+	char ts[32];
+
+	if (aur_pass_state_read(NULL, uuid, &ps)) {
+		json_object_object_add(o, "verification", json_object_new_string("none"));
+		json_object_object_add(o, "last_verified", NULL);
+		return;
+	}
+	json_object_object_add(o, "verification",
+			       json_object_new_string(ps.verification[0] ? ps.verification : "none"));
+	if (ps.last_verified) {
+		aur_time_iso(ps.last_verified, ts);
+		json_object_object_add(o, "last_verified", json_object_new_string(ts));
+	} else {
+		json_object_object_add(o, "last_verified", NULL);
+	}
+	if (ps.reason[0] && strcmp(ps.reason, "-"))
+		json_object_object_add(o, "verification_reason", json_object_new_string(ps.reason));
+	json_object_object_add(o, "lost_passes", json_object_new_int((int)ps.lost_passes));
+	age = aur_pass_state_unverified_for(&ps, now);
+	json_object_object_add(o, "unverified",
+			       json_object_new_boolean(aur_cli.cfg.max_unverified &&
+						       age > (int64_t)aur_cli.cfg.max_unverified));
+}
+
+static void print_verification(const char *uuid)
+{
+	struct aur_pass_state ps;
+	int64_t age;
+	char ts[32];
+
+	if (aur_pass_state_read(NULL, uuid, &ps)) {
+		printf("  verified:   never (no agent pass recorded)\n");
+		return;
+	}
+	age = aur_pass_state_unverified_for(&ps, aur_now());
+	if (ps.last_verified)
+		aur_time_iso(ps.last_verified, ts);
+	printf("  verified:   %s%s; last pass: %s%s%s%s\n", ps.last_verified ? "last verdict " : "never",
+	       ps.last_verified ? ts : "", ps.verification[0] ? ps.verification : "none",
+	       ps.reason[0] && strcmp(ps.reason, "-") ? " (" : "",
+	       ps.reason[0] && strcmp(ps.reason, "-") ? ps.reason : "",
+	       ps.reason[0] && strcmp(ps.reason, "-") ? ")" : "");
+	if (aur_cli.cfg.max_unverified && age > (int64_t)aur_cli.cfg.max_unverified)
+		printf("  WARNING:    UNVERIFIED for %lld s (max_unverified %llu s)\n", (long long)age,
+		       (unsigned long long)aur_cli.cfg.max_unverified);
+}
+
 static struct json_object *open_json(const struct aur_open_volume *v, bool key)
 {
 	struct json_object *o = json_object_new_object();
@@ -288,6 +359,10 @@ static struct json_object *open_json(const struct aur_open_volume *v, bool key)
 	json_object_object_add(o, "open_count", json_object_new_int(v->dm.open_count));
 	json_object_object_add(o, "target_status", json_object_new_string(v->dm.status));
 	json_object_object_add(o, "terminal", json_object_new_boolean(v->kernel_terminal));
+	json_object_object_add(o, "inaccessible", json_object_new_boolean(v->kernel_inaccessible));
+	if (v->kernel_inaccessible)
+		json_object_object_add(o, "inaccessible_reason",
+				       json_object_new_string(v->kernel_reason));
 	if (v->kernel_terminal)
 		json_object_object_add(o, "terminal_reason", json_object_new_string(v->kernel_reason));
 	json_object_object_add(o, "key_loaded", json_object_new_boolean(v->key_loaded));
@@ -300,9 +375,10 @@ static void print_open(const struct aur_open_volume *v, bool key)
 	printf("  mapping:    /dev/mapper/%s on %s%s%s%s\n", v->name, v->device[0] ? v->device : "?",
 	       v->dm.suspended ? ", suspended" : "", v->dm.read_only ? ", read-only" : "",
 	       v->dm.open_count ? ", in use" : "");
-	printf("  kernel:     %s%s%s; keyring key %s; target status \"%s\"\n",
-	       v->kernel_terminal ? "TERMINAL " : "active", v->kernel_terminal ? v->kernel_reason : "",
-	       "", key ? "present" : "absent", v->dm.status);
+	printf("  kernel:     %s%s; keyring key %s; target status \"%s\"\n",
+	       v->kernel_terminal ? "TERMINAL " : v->kernel_inaccessible ? "INACCESSIBLE " : "active",
+	       v->kernel_terminal || v->kernel_inaccessible ? v->kernel_reason : "",
+	       key ? "present" : "absent", v->dm.status);
 }
 
 static int status_one(const char *arg)
@@ -356,6 +432,10 @@ static int status_one(const char *arg)
 		key = aur_keyring_find(v.uuid, &serial) == 0;
 	if (aur_cli.json) {
 		j = have_hdr ? hdr_json(&hr) : json_object_new_object();
+		if (!have_hdr)
+			json_object_object_add(j, "header_error", json_object_new_string(e.msg));
+		if (have_hdr || v.uuid[0])
+			verification_json(j, have_hdr ? hr.hdr.uuid : v.uuid);
 		if (device)
 			json_object_object_add(j, "device", json_object_new_string(device));
 		json_object_object_add(j, "mapping", mapped ? open_json(&v, key) : NULL);
@@ -366,6 +446,8 @@ static int status_one(const char *arg)
 			print_hdr(&hr);
 		else
 			printf("  header:     unreadable (%s)\n", e.msg);
+		if (have_hdr || v.uuid[0])
+			print_verification(have_hdr ? hr.hdr.uuid : v.uuid);
 		if (mapped)
 			print_open(&v, key);
 		else
@@ -401,6 +483,8 @@ static int status_all(void)
 			} else {
 				x = json_object_new_object();
 			}
+			if (vols[i].uuid[0])
+				verification_json(x, vols[i].uuid);
 			json_object_object_add(x, "device", json_object_new_string(vols[i].device));
 			json_object_object_add(x, "mapping",
 					       open_json(&vols[i], aur_keyring_find(vols[i].uuid, &s) == 0));
@@ -411,10 +495,26 @@ static int status_all(void)
 	} else {
 		if (!n)
 			printf("no open aurora volumes\n");
-		for (i = 0; i < n; i++)
-			printf("%s: volume %s on %s, %s\n", vols[i].name, vols[i].uuid,
-			       vols[i].device[0] ? vols[i].device : "?",
-			       vols[i].kernel_terminal ? "TERMINAL" : "active");
+		for (i = 0; i < n; i++) {
+			struct aur_pass_state ps;
+			struct aur_hdr_read hr;
+			const char *hs = "header unreadable";
+			bool unv = false;
+
+			if (vols[i].device[0] && aur_volume_read_header(vols[i].device, &hr, NULL) == 0) {
+				hs = aur_vol_state_name(hr.hdr.state);
+				aur_hdr_free(&hr.hdr);
+			}
+			if (aur_pass_state_read(NULL, vols[i].uuid, &ps) == 0)
+				unv = aur_cli.cfg.max_unverified &&
+				      aur_pass_state_unverified_for(&ps, aur_now()) >
+				      (int64_t)aur_cli.cfg.max_unverified;
+			printf("%s: volume %s on %s, %s (kernel %s)%s\n", vols[i].name, vols[i].uuid,
+			       vols[i].device[0] ? vols[i].device : "?", hs,
+			       vols[i].kernel_terminal ? "TERMINAL" :
+			       vols[i].kernel_inaccessible ? "INACCESSIBLE" : "active",
+			       unv ? ", UNVERIFIED" : "");
+		}
 	}
 	free(vols);
 	return 0;
@@ -433,6 +533,74 @@ static int cmd_status(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	return status_all();
 }
 
+/* ------------------------------------------------------------------ */
+/* recover                                                            */
+
+static int cmd_recover(const struct aur_cli_cmd *cmd, int argc, char **argv)
+{
+	struct aur_open_volume v;
+	struct aur_error e = { 0 };
+	struct aur_kms *kms = NULL;
+	struct aur_pass_state ps;
+	int r;
+
+	r = aur_cli_parse(cmd, argc, argv, NULL, NULL);
+	if (r != AUR_CLI_GO_ON)
+		return r;
+	if (argc - optind != 1)
+		return aur_cli_fail_usage("recover", "expected exactly one <name>");
+	if (!aur_dm_available()) {
+		aur_error_set(&e, AUR_EXIT_KERNEL, "device-mapper is not available");
+		return aur_cli_report(&e);
+	}
+	if (aur_volume_get_open(argv[optind], &v, &e))
+		return aur_cli_report(&e);
+	if (!v.device[0]) {
+		aur_error_set(&e, AUR_EXIT_NOT_FOUND, "the backing device of \"%s\" is not found",
+			      v.name);
+		return aur_cli_report(&e);
+	}
+	r = aur_cli_open_kms(&kms);
+	if (r)
+		return r;
+	r = aur_volume_recover(kms, v.device, v.name, &e);
+	aur_kms_destroy(kms);
+	if (r)
+		return aur_cli_report(&e);
+	/* A verdict was just reached: the agent's count starts again. */
+	if (v.uuid[0]) {
+		aur_pass_state_read(NULL, v.uuid, &ps);
+		ps.lost_passes = 0;
+		ps.last_verified = ps.last_pass = aur_now();
+		if (!ps.first_seen)
+			ps.first_seen = ps.last_pass;
+		aur_strcpy(ps.verification, sizeof(ps.verification), "ok");
+		ps.reason[0] = '\0';
+		aur_pass_state_write(NULL, v.uuid, &ps);
+	}
+	if (aur_cli.json) {
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "name", json_object_new_string(v.name));
+		json_object_object_add(j, "state", json_object_new_string("active"));
+		aur_cli_print_json(j);
+	} else {
+		printf("%s: CMK usable, volume active\n", v.name);
+	}
+	return 0;
+}
+
+static const char recover_list[] =
+	"  recover <name>           retry an inaccessible volume's CMK now; active again if usable\n";
+
+static const char recover_description[] =
+	"Ask the KMS at once for the data key of the open volume <name> (Decrypt). When\n"
+	"it unwraps, a volume that is inaccessible (in its header or in the kernel) is\n"
+	"brought back: the key is loaded again, the mapping suspended, given the key and\n"
+	"resumed, and the header marked active. Exit 0 when the volume is active, 11\n"
+	"(inaccessible) with the KMS's answer otherwise, 10 when the configuration or\n"
+	"credentials do not match, 6 when the volume is terminal.\n\n";
+
 static const char format_list[] =
 	"  format <device>          create an encrypted aurora volume (new DEK from the KMS)\n";
 
@@ -449,7 +617,9 @@ static const char open_description[] =
 	"Verify the header, unwrap the DEK with the KMS (Decrypt, bound to the volume's\n"
 	"encryption context), load it as the logon key aurora:<uuid> in the kernel keyring,\n"
 	"and create /dev/mapper/<name> (target aurora). The DEK is wiped from memory.\n"
-	"A terminal volume is refused: restore it from a backup. On any failure nothing\n"
+	"A terminal volume is refused (exit 6): restore it from a backup (aurora restore).\n"
+	"An inaccessible volume opens only when the KMS unwraps its key again (then its\n"
+	"header is active again); else it is refused with exit 11. On any failure nothing\n"
 	"is left behind (no key, no mapping).\n\n";
 
 static const char close_list[] =
@@ -474,6 +644,8 @@ const struct aur_cli_cmd aur_cli_volume_cmds[] = {
 	  .description = open_description, .opts = open_opts, .run = cmd_open },
 	{ .name = "close", .list = close_list, .usage = "close <name>",
 	  .description = close_description, .run = cmd_close },
+	{ .name = "recover", .list = recover_list, .usage = "recover <name>",
+	  .description = recover_description, .run = cmd_recover },
 	{ .name = "status", .list = status_list, .usage = "status [<name|device>] [--json]",
 	  .description = status_description, .run = cmd_status },
 	{ .name = NULL }

@@ -179,6 +179,9 @@ ktap_check "an agent pass afterwards: still active" k_ok "$WIN"
 ktap_check "close" aurora close "$WIN"
 
 # --- 3. A mapping name reused while the agent checks ------------------------
+# One pass is a verdict here (confirm_passes 1, no recovery window), so that
+# the pass that lists X as volume A sends A's terminal message.
+printf 'confirm_passes = 1\nrecovery_window = 0\n' >> "$AURORA_CONF"
 KA=$(key_id)
 LA=$(ag_loop 16)
 LB=$(ag_loop 16)

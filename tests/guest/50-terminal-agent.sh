@@ -1,15 +1,17 @@
 #!/bin/bash
-# The watching agent: a CMK lost for good (disabled, scheduled for deletion,
-# the account's access revoked) makes its volume terminal; a KMS that cannot
-# be reached does not.  Terminal is sticky: re-enabling the CMK revives
-# nothing, open is refused; 'dmsetup wait' wakes; a filesystem on top sees
-# EIO and unmounts.  Volumes are checked one case at a time.
+# The watching agent with recovery_window = 0 and confirm_passes = 1: a CMK
+# lost for good (disabled, scheduled for deletion, the account's access
+# revoked) makes its volume terminal as soon as the loss is confirmed; a KMS
+# that cannot be reached does not.  Terminal is sticky: re-enabling the CMK
+# revives nothing, open is refused (exit 6, naming aurora restore); 'dmsetup
+# wait' wakes; a filesystem on top sees EIO and unmounts.  The inaccessible
+# state, confirm_passes and the recovery window: 52-verdicts.sh.
 . /tests/lib.sh
 . /tests/40-agent-lib.inc
-ktap_plan 40
+ktap_plan 39
 dmesg_mark
 ag_modules >&2
-printf 'interval = 1\n' >> "$AURORA_CONF"
+printf 'interval = 1\nconfirm_passes = 1\nrecovery_window = 0\n' >> "$AURORA_CONF"
 OTHER=444455556666
 
 key_id() { aurora kms create-key --description "$1" --json | sed -n 's/.*"KeyId":"\([^"]*\)".*/\1/p'; }
@@ -47,7 +49,8 @@ ev=$(dmsetup info -c --noheadings -o events "$NAME" | tr -d ' ')
 timeout 30 dmsetup wait "$NAME" "$ev" >&2 &
 waiter=$!
 ktap_check "disable: disable-key" aurora kms disable-key --key-id "$k"
-ktap_check "disable: agent pass after disable-key" aurora agent --once
+ktap_result "disable: agent pass after disable-key exits 6 (made terminal)" \
+	"$([ "$(ag_rc aurora agent --once)" = 6 ]; echo $?)"
 ktap_check "disable: dmsetup status says terminal" is_terminal "$NAME"
 wait "$waiter"
 ktap_result "disable: dmsetup wait woke on the terminal event" $?
@@ -64,13 +67,15 @@ ktap_check "disable: still terminal after re-enabling and another pass" is_termi
 ktap_check "disable: close of a terminal volume works" aurora close "$NAME"
 ktap_result "disable: open refused with exit 6 (restore from a backup)" \
 	"$([ "$(open_rc "$LOOP" "$NAME")" = 6 ]; echo $?)"
+ktap_check "disable: the refusal names aurora restore" \
+	bash -c "aurora open $LOOP $NAME 2>&1 | grep -q 'aurora restore'"
 
 # --- Scheduled for deletion ----------------------------------------------
 k=$(key_id deletion)
 ktap_check "deletion: volume formatted and opened" new_volume "$k"
 ktap_check "deletion: schedule-key-deletion (7 days)" \
 	aurora kms schedule-key-deletion --key-id "$k" --pending-window-in-days 7
-ktap_check "deletion: agent pass" aurora agent --once
+aurora agent --once >&2
 ktap_check "deletion: terminal" is_terminal "$NAME"
 ktap_check "deletion: header reason KMSInvalidStateException" hdr_terminal "$LOOP" KMSInvalidStateException
 ktap_check "deletion: close" aurora close "$NAME"
@@ -84,7 +89,7 @@ ktap_check "policy: account $OTHER formats and opens with the shared CMK (by ARN
 ktap_check "policy: agent pass as $OTHER: active" aurora --account "$OTHER" agent --once
 ktap_check_fails "policy: not terminal while allowed" is_terminal "$NAME"
 ktap_check "policy: revoke $OTHER's access" aurora kms revoke-access --key-id "$k" --grantee-account "$OTHER"
-ktap_check "policy: agent pass as $OTHER" aurora --account "$OTHER" agent --once
+aurora --account "$OTHER" agent --once >&2
 ktap_check "policy: terminal (AccessDeniedException)" hdr_terminal "$LOOP" AccessDeniedException
 ktap_check "policy: close" aurora close "$NAME"
 

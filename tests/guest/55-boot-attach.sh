@@ -41,7 +41,7 @@ ktap_check "close both" bash -c "aurora close $n1 && aurora close $n2"
 
 # Leave a terminal volume on the persistent disk for the second boot.
 persist=/dev/vdb
-printf 'keystore = /tmp/ks-persist\naccount = 111122223333\nregion = eu-west-1\n' > "$AG_TMP/p.conf"
+printf 'keystore = /tmp/ks-persist\naccount = 111122223333\nregion = eu-west-1\nconfirm_passes = 1\nrecovery_window = 0\n' > "$AG_TMP/p.conf"
 k=$(AURORA_CONF=$AG_TMP/p.conf aurora kms create-key --json | sed -n 's/.*"KeyId":"\([^"]*\)".*/\1/p')
 ktap_check "persist: format $persist" env AURORA_CONF="$AG_TMP/p.conf" aurora format "$persist" --kms-key-id "$k" --yes --force
 np=$(uniq persist)

@@ -361,7 +361,14 @@ struct aur_config {
 	char profile[64];		/* aws shared-credentials profile */
 	unsigned int connect_timeout;	/* seconds, aws */
 	unsigned int timeout;		/* seconds, aws */
+	/* Verdicts (issue 16): see Documentation/aurora.md "State machine". */
+	unsigned int confirm_passes;	/* consecutive Lost passes before inaccessible (3) */
+	uint64_t recovery_window;	/* seconds inaccessible before terminal (7d); 0 */
+	uint64_t max_unverified;	/* seconds without a verdict before warning (15m) */
 };
+
+/* "90", "90s", "15m", "12h", "7d" -> seconds (at most 10 years).  0 or -EINVAL. */
+int aur_parse_duration(const char *s, uint64_t *out);
 
 void aur_config_defaults(struct aur_config *cfg);
 /* Parse text (for tests and the fuzzer); err names the line. */
@@ -452,6 +459,11 @@ struct aur_hdr {
 	char terminal_reason[256];
 	int64_t terminal_time;
 	int64_t created;
+	/* state inaccessible: why, since when, recoverable until when (issue 16);
+	 * kept when the volume goes terminal from inaccessible. */
+	char inaccessible_reason[AURORA_DM_REASON_MAX];
+	int64_t inaccessible_since;
+	int64_t recoverable_until;
 	char restored_from[256];	/* lineage, "" when none */
 	char copied_from[256];
 	size_t nreq;
@@ -535,6 +547,7 @@ struct aur_open_volume {
 	char kernel_reason[AURORA_DM_REASON_MAX];	/* its reason */
 	bool key_loaded;		/* status says key:loaded */
 	struct aur_dm_info dm;
+	bool kernel_inaccessible;	/* target status says inaccessible (reason in kernel_reason) */
 };
 
 /* Every open aurora volume; *vols is malloc()ed. */
@@ -618,6 +631,33 @@ int aur_volume_config_matches(struct aur_kms *kms, const struct aur_hdr *h, char
 enum aur_kms_err aur_volume_classify(struct aur_kms *kms, const struct aur_hdr *h,
 				     enum aur_kms_err e, char *msg, size_t len);
 
+/* "ok", "lost", "transient", "config-error". */
+const char *aur_cmk_verdict_name(enum aur_cmk_verdict v);
+
+/*
+ * Make a volume inaccessible (a confirmed loss, recoverable for @window
+ * seconds): header state inaccessible (reason, since @now, recoverable until
+ * @now + @window; an inaccessible or terminal header is left as it is), the
+ * message `inaccessible <reason>` to mapping @dm_name when the target is
+ * still active, the kernel key of @uuid (or the header's) revoked.  Each
+ * step is attempted even when an earlier one failed.
+ */
+int aur_volume_mark_inaccessible(const char *device, const char *dm_name, const char *uuid,
+				 const char *reason, int64_t now, uint64_t window,
+				 struct aur_error *err);
+/* Header inaccessible -> active (terminal is never changed).  0 or -errno. */
+int aur_volume_mark_active(const char *device, struct aur_error *err);
+/*
+ * Bring a volume back: unwrap its DEK again (Decrypt), and when mapping
+ * @dm_name (may be NULL) is inaccessible in the kernel, load the DEK as a new
+ * logon key, suspend (no filesystem freeze), `key set`, resume; then the
+ * header, if inaccessible, becomes active.  A Decrypt failure: -EACCES with
+ * AUR_EXIT_INACCESSIBLE (AUR_EXIT_CONFIG for configuration/credentials); a
+ * terminal volume or mapping: -EKEYREVOKED with AUR_EXIT_TERMINAL.
+ */
+int aur_volume_recover(struct aur_kms *kms, const char *device, const char *dm_name,
+		       struct aur_error *err);
+
 /* Map a KMS error to the CLI exit code class. */
 int aur_exit_from_kms(enum aur_kms_err e);
 /*
@@ -641,9 +681,51 @@ struct aur_watch_opts {
 	/* Sleep hook (tests); NULL: nanosleep, cut short by *stop. */
 	void (*sleep_ms)(unsigned int ms, void *arg);
 	void *sleep_arg;
+	/* Issue 16 (aur_watch_opts_default: 3, 7 days, 15 minutes). */
+	unsigned int confirm_passes;	/* consecutive Lost passes before inaccessible */
+	uint64_t recovery_window;	/* seconds; 0: terminal as soon as confirmed */
+	uint64_t max_unverified;	/* seconds; 0: never warn */
+	const char *state_dir;		/* per-pass state; NULL: AUR_PASS_STATE_DIR */
+	/* Clock hook (tests); NULL: aur_now(). */
+	int64_t (*now)(void *arg);
+	void *now_arg;
+	/*
+	 * Concurrency: when set, every volume of a pass is checked in its own
+	 * thread with its own KMS handle opened from @cfg (the @kms argument
+	 * is then unused by the checks), at most max_threads at once; a check
+	 * still running after one interval is reported transient and the
+	 * volume is skipped until it ends.  NULL: volumes one after another.
+	 */
+	const struct aur_config *cfg;
+	unsigned int max_threads;	/* 0: 8 */
+	/* Wait for every check of a pass, however long (aurora agent --once). */
+	bool wait_all;
+	/* Test hook: open a KMS handle per thread instead of aur_kms_open(cfg). */
+	int (*kms_open)(const struct aur_config *cfg, struct aur_kms **out, void *arg);
+	void *kms_open_arg;
 };
 
 void aur_watch_opts_default(struct aur_watch_opts *o);
+
+/*
+ * What the agent remembers between passes about one volume (not in the
+ * header: rewritten every pass), in <state_dir>/<uuid>.  tmpfs: a reboot
+ * starts the count of Lost passes again.
+ */
+#define AUR_PASS_STATE_DIR	"/run/aurora/state"
+struct aur_pass_state {
+	unsigned int lost_passes;	/* consecutive passes with verdict Lost */
+	int64_t first_seen;		/* first pass that saw the volume */
+	int64_t last_pass;		/* last pass, whatever its outcome */
+	int64_t last_verified;		/* last pass that reached a verdict (ok or lost); 0 never */
+	char verification[16];		/* ok, transient, config-error, lost, error; "" none */
+	char reason[128];		/* of the last pass that did not say ok */
+};
+/* 0, -ENOENT (never checked), -EINVAL (damaged: treated as none). */
+int aur_pass_state_read(const char *dir, const char *uuid, struct aur_pass_state *p);
+int aur_pass_state_write(const char *dir, const char *uuid, const struct aur_pass_state *p);
+/* Seconds without a verdict at @now (since first_seen when never verified). */
+int64_t aur_pass_state_unverified_for(const struct aur_pass_state *p, int64_t now);
 
 enum aur_watch_outcome {
 	AUR_WATCH_OK = 0,		/* CMK usable, DEK unwraps */
@@ -651,6 +733,9 @@ enum aur_watch_outcome {
 	AUR_WATCH_ALREADY_TERMINAL,	/* header or kernel already terminal */
 	AUR_WATCH_TRANSIENT,		/* could not tell; volume kept active */
 	AUR_WATCH_ERROR,		/* local failure (header unreadable...) */
+	AUR_WATCH_LOST,			/* Lost, not yet confirm_passes times in a row */
+	AUR_WATCH_INACCESSIBLE,		/* made or still inaccessible */
+	AUR_WATCH_RECOVERED,		/* access came back: active again */
 };
 const char *aur_watch_outcome_name(enum aur_watch_outcome o);
 
@@ -662,6 +747,13 @@ struct aur_watch_result {
 	unsigned int attempts;		/* KMS checks made */
 	char reason[128];
 	char message[640];
+	/* Issue 16: the state machine's view after this check. */
+	enum aur_vol_state state;	/* header state after the check */
+	const char *verification;	/* "ok", "transient", "config-error", "lost", "error" */
+	unsigned int lost_passes;	/* consecutive Lost passes so far */
+	int64_t last_verified;		/* 0: never */
+	int64_t recoverable_until;	/* when inaccessible */
+	bool unverified;		/* no verdict for longer than max_unverified */
 };
 
 /*
@@ -673,6 +765,40 @@ void aur_watch_check_volume(struct aur_kms *kms, const char *device,
 			    const struct aur_watch_opts *o,
 			    volatile sig_atomic_t *stop,
 			    struct aur_watch_result *r);
+
+/* The kernel's view of a mapping, for aur_watch_check_volume_ex(). */
+enum aur_kernel_state {
+	AUR_KSTATE_NONE = 0,		/* no mapping (header only) */
+	AUR_KSTATE_ACTIVE,
+	AUR_KSTATE_INACCESSIBLE,
+	AUR_KSTATE_TERMINAL,
+};
+
+/*
+ * One volume through the state machine (Documentation/aurora.md): header of
+ * @device, CMK check with retries, the Lost count in the per-pass state of
+ * @uuid (the header's when NULL), then inaccessible / terminal / recovered.
+ */
+void aur_watch_check_volume_ex(struct aur_kms *kms, const char *device, const char *dm_name,
+			       const char *uuid, enum aur_kernel_state ks,
+			       const struct aur_watch_opts *o, volatile sig_atomic_t *stop,
+			       struct aur_watch_result *r);
+
+/*
+ * Check @n mappings (as aur_volume_list_open() gives them) into @out (@n
+ * results): concurrently when o->cfg is set (see struct aur_watch_opts),
+ * else one after another with @kms.  Returns the number of results.
+ */
+size_t aur_watch_check_open(struct aur_kms *kms, const struct aur_open_volume *vols, size_t n,
+			    const struct aur_watch_opts *o, volatile sig_atomic_t *stop,
+			    struct aur_watch_result *out);
+
+/*
+ * Wait until no check started by aur_watch_check_open() runs any more (one
+ * left running past its interval, in the background).  Call before exit:
+ * a check may be writing a header.
+ */
+void aur_watch_drain(void);
 
 /* One pass over every open aurora mapping; *res is malloc()ed. */
 int aur_watch_pass(struct aur_kms *kms, const struct aur_watch_opts *o,

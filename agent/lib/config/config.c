@@ -22,6 +22,45 @@ void aur_config_defaults(struct aur_config *cfg)
 	cfg->interval = 300;
 	cfg->connect_timeout = 5;
 	cfg->timeout = 15;
+	cfg->confirm_passes = 3;
+	cfg->recovery_window = 7 * 86400;
+	cfg->max_unverified = 15 * 60;
+}
+
+#define DURATION_MAX	(10ull * 366 * 86400)
+
+int aur_parse_duration(const char *s, uint64_t *out)
+{
+	char num[24];
+	size_t n = s ? strlen(s) : 0;
+	uint64_t mult = 1, x;
+
+	if (n == 0 || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 's':
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		if (!isdigit((unsigned char)num[n - 1]))
+			return -EINVAL;
+		n++;
+		break;
+	}
+	num[n - 1] = '\0';
+	if (aur_parse_u64(num, &x) || x > DURATION_MAX / mult)
+		return -EINVAL;
+	*out = x * mult;
+	return 0;
 }
 
 bool aur_account_valid(const char *s)
@@ -108,6 +147,26 @@ static int set_kv(struct aur_config *cfg, const char *k, const char *v, char *wh
 		if (r)
 			snprintf(why, whylen, "timeout must be 1..3600 seconds");
 		return r;
+	}
+	if (!strcmp(k, "confirm_passes")) {
+		r = set_uint(&cfg->confirm_passes, v, 1, 1000);
+		if (r)
+			snprintf(why, whylen, "confirm_passes must be 1..1000");
+		return r;
+	}
+	if (!strcmp(k, "recovery_window") || !strcmp(k, "max_unverified")) {
+		uint64_t d;
+
+		if (aur_parse_duration(v, &d)) {
+			snprintf(why, whylen, "%s must be a duration: a number with an optional "
+				 "s, m, h or d suffix (at most 10 years)", k);
+			return -EINVAL;
+		}
+		if (!strcmp(k, "recovery_window"))
+			cfg->recovery_window = d;
+		else
+			cfg->max_unverified = d;
+		return 0;
 	}
 	if (!strcmp(k, "endpoint")) {
 		if (!aur_str_has_prefix(v, "https://") && !aur_str_has_prefix(v, "http://")) {

@@ -393,3 +393,26 @@ bool aur_dm_available(void)
 
 	return access("/dev/mapper/control", F_OK) == 0 && dm_driver_version(v, sizeof(v));
 }
+
+static int suspend_skip(const char *name, const char *dm_uuid, bool skip_lockfs)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_SUSPEND);
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!set_target(dmt, name, dm_uuid) || (skip_lockfs && !dm_task_skip_lockfs(dmt))) {
+		dm_task_destroy(dmt);
+		return -EINVAL;
+	}
+	return run(dmt, false);
+}
+
+int aur_dm_suspend(const char *name, bool skip_lockfs)
+{
+	return name ? suspend_skip(name, NULL, skip_lockfs) : -EINVAL;
+}
+
+int aur_dm_suspend_uuid_skip_lockfs(const char *dm_uuid)
+{
+	return dm_uuid ? suspend_skip(NULL, dm_uuid, true) : -EINVAL;
+}

@@ -47,4 +47,8 @@ int aur_dm_message_uuid(const char *dm_uuid, const char *msg, char *resp, size_t
 
 /* Names of every mapping whose first target is "aurora". */
 int aur_dm_list(char (**names)[AUR_DM_NAME_MAX], size_t *n);
+/* Suspend (@skip_lockfs: do not freeze a filesystem on it). */
+int aur_dm_suspend(const char *name, bool skip_lockfs);
+/* Suspend by dm UUID without freezing the filesystem (no lockfs). */
+int aur_dm_suspend_uuid_skip_lockfs(const char *dm_uuid);
 #endif /* AURORA_AGENT_DM_H */

@@ -264,8 +264,20 @@ static int parse_json(struct json_object *root, struct aur_hdr *h, char *err, si
 			     e, sizeof(e)) ||
 		    parse_time(st, "time", true, &h->terminal_time, e, sizeof(e)))
 			return invalid(err, errlen, "state: %s", e);
+	} else if (!strcmp(s, "inaccessible")) {
+		h->state = AUR_VOL_INACCESSIBLE;
 	} else {
 		return invalid(err, errlen, "state: unknown state \"%.16s\"", s);
+	}
+	/* Inaccessible (issue 16): required in that state, kept after terminal. */
+	if (h->state != AUR_VOL_ACTIVE) {
+		bool need = h->state == AUR_VOL_INACCESSIBLE;
+
+		if (copy_str(h->inaccessible_reason, sizeof(h->inaccessible_reason), st,
+			     "inaccessible_reason", need, e, sizeof(e)) ||
+		    parse_time(st, "inaccessible_since", need, &h->inaccessible_since, e, sizeof(e)) ||
+		    parse_time(st, "recoverable_until", need, &h->recoverable_until, e, sizeof(e)))
+			return invalid(err, errlen, "state: %s", e);
 	}
 	if (parse_time(root, "created", true, &h->created, e, sizeof(e)))
 		return invalid(err, errlen, "%s", e);
@@ -420,6 +432,14 @@ int aur_hdr_serialise(const struct aur_hdr *h, unsigned int copy, uint8_t *area,
 		json_object_object_add(st, "reason", json_object_new_string(h->terminal_reason));
 		aur_time_iso(h->terminal_time, ts);
 		json_object_object_add(st, "time", json_object_new_string(ts));
+	}
+	if (h->state != AUR_VOL_ACTIVE && h->inaccessible_since) {
+		json_object_object_add(st, "inaccessible_reason",
+				       json_object_new_string(h->inaccessible_reason));
+		aur_time_iso(h->inaccessible_since, ts);
+		json_object_object_add(st, "inaccessible_since", json_object_new_string(ts));
+		aur_time_iso(h->recoverable_until, ts);
+		json_object_object_add(st, "recoverable_until", json_object_new_string(ts));
 	}
 	json_object_object_add(root, "state", st);
 	aur_time_iso(h->created, ts);

@@ -160,7 +160,7 @@ static int step_kms(struct open_ctx *c, struct aur_error *err)
 	struct aur_dm_info di;
 	enum aur_kms_err e;
 	char user[AUR_DM_NAME_MAX], why[640];
-	int m;
+	int m, r;
 
 	if (aur_dm_info(c->name, &di) == 0) {
 		aur_error_set(err, AUR_EXIT_BUSY, "a mapping named \"%s\" already exists", c->name);
@@ -204,7 +204,20 @@ static int step_kms(struct open_ctx *c, struct aur_error *err)
 				err->kms_code = AUR_KMS_E_CONFIG;
 			return -EACCES;
 		}
-		return aur_error_from_kms(err, "cannot unwrap the volume key (Decrypt)", &st);
+		r = aur_error_from_kms(err, "cannot unwrap the volume key (Decrypt)", &st);
+		if (h->state == AUR_VOL_INACCESSIBLE) {
+			char ts[32];
+
+			/* Still lost (or cannot tell): stays inaccessible. */
+			aur_time_iso(h->recoverable_until, ts);
+			aur_error_set(err, AUR_EXIT_INACCESSIBLE,
+				      "volume %s is inaccessible (%s), recoverable until %s; the KMS "
+				      "still says %s: %s", h->uuid, h->inaccessible_reason, ts,
+				      aur_kms_err_name(st.code), st.message);
+			if (err)
+				err->kms_code = st.code;
+		}
+		return r;
 	}
 	if (c->dek->len != AUR_KEY_BYTES) {
 		aur_error_set(err, AUR_EXIT_HEADER, "the unwrapped key has %zu bytes, not %d",
@@ -335,10 +348,23 @@ int aur_volume_open(struct aur_kms *kms, const char *device, const char *name,
 			r = -EIO;
 		}
 	}
-	if (r)
+	if (r) {
 		rollback(&c);
-	else
+	} else {
 		aur_keyring_detach_process(c.serial);
+		/* The KMS unwrapped the key again: an inaccessible volume is back. */
+		if (c.hr.hdr.state == AUR_VOL_INACCESSIBLE) {
+			struct aur_error e2;
+
+			aur_error_clear(&e2);
+			if (aur_volume_mark_active(device, &e2))
+				aur_warn("volume %s opened, but its header still says inaccessible: %s",
+					 c.hr.hdr.uuid, e2.msg);
+			else
+				aur_info("volume %s: access to its CMK is back: active again",
+					 c.hr.hdr.uuid);
+		}
+	}
 	aur_volume_unlock(c.lock_fd);
 	if (!r && c.mismatch[0])
 		aur_warn("%s; opened all the same (a CMK of another account or region may be intended)",

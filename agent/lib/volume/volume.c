@@ -271,6 +271,10 @@ static int parse_open(const char *name, struct aur_open_volume *v)
 	if (aur_str_has_prefix(v->dm.status, AURORA_DM_STATE_TERMINAL " ")) {
 		v->kernel_terminal = true;
 		sscanf(v->dm.status + strlen(AURORA_DM_STATE_TERMINAL " "), "%63s", v->kernel_reason);
+	} else if (aur_str_has_prefix(v->dm.status, AURORA_DM_STATE_INACCESSIBLE " ")) {
+		v->kernel_inaccessible = true;
+		sscanf(v->dm.status + strlen(AURORA_DM_STATE_INACCESSIBLE " "), "%63s",
+		       v->kernel_reason);
 	}
 	v->key_loaded = strstr(v->dm.status, AURORA_DM_STATUS_KEY_LOADED) != NULL;
 	return 0;
@@ -388,12 +392,20 @@ int aur_volume_close(const char *name, struct aur_error *err)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * The verdict rules (Documentation/aurora.md, "Verdicts").  Decrypt of this
+ * volume's own wrapped DEK is the authority: only its definitive failure can
+ * be Lost, and DescribeKey only qualifies it.  DescribeKey alone (AccessDenied
+ * because a policy leaves it out, or a state it reports while Decrypt works)
+ * is never a verdict.
+ */
 void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
 			  struct aur_cmk_check *c)
 {
-	struct aur_kms_status st;
+	struct aur_kms_status dst, xst;
 	struct aur_secret *pt = NULL;
-	enum aur_kms_err e;
+	enum aur_kms_err de, xe;
+	bool described;
 
 	memset(c, 0, sizeof(*c));
 	/* Another provider or keystore cannot answer for this CMK: no KMS call. */
@@ -404,62 +416,365 @@ void aur_volume_check_cmk(struct aur_kms *kms, const struct aur_hdr *h,
 		snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(AUR_KMS_E_CONFIG));
 		return;
 	}
-	e = kms->ops->describe_key(kms, h->cmk_arn, &c->info, &st);
-	if (e == AUR_KMS_OK) {
-		enum aur_kms_err se = AUR_KMS_OK;
+	memset(&dst, 0, sizeof(dst));
+	memset(&xst, 0, sizeof(xst));
+	de = kms->ops->describe_key(kms, h->cmk_arn, &c->info, &dst);
+	described = de == AUR_KMS_OK;
+	xe = kms->ops->decrypt(kms, h->cmk_arn, &h->ctx, &h->wrapped_dek, &pt, NULL, &xst);
+	aur_secret_free(pt);
 
-		switch (c->info.state) {
-		case AUR_KEY_ENABLED:
-			break;
-		case AUR_KEY_DISABLED:
-			se = AUR_KMS_E_DISABLED;
-			break;
-		case AUR_KEY_PENDING_DELETION:
-		case AUR_KEY_DELETED:
-			se = AUR_KMS_E_INVALID_STATE;
-			break;
-		default:
-			/* Creating, Updating, Unavailable...: cannot tell. */
-			c->verdict = AUR_CMK_TRANSIENT;
-			c->kms_err = AUR_KMS_E_UNAVAILABLE;
-			snprintf(c->reason, sizeof(c->reason), "KeyState%s",
-				 aur_key_state_name(c->info.state));
-			snprintf(c->message, sizeof(c->message), "CMK %s is in state %s",
-				 h->cmk_arn, aur_key_state_name(c->info.state));
-			return;
-		}
-		if (se) {
-			c->verdict = AUR_CMK_LOST;
-			c->kms_err = se;
-			snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(se));
-			snprintf(c->message, sizeof(c->message), "CMK %s is %s", h->cmk_arn,
-				 aur_key_state_name(c->info.state));
-			return;
-		}
-		e = kms->ops->decrypt(kms, h->cmk_arn, &h->ctx, &h->wrapped_dek, &pt, NULL, &st);
-		aur_secret_free(pt);
-	}
-	if (e == AUR_KMS_OK) {
+	if (xe == AUR_KMS_OK) {
 		c->verdict = AUR_CMK_OK;
+		if (!described)
+			snprintf(c->message, sizeof(c->message),
+				 "Decrypt works; DescribeKey failed (%s: %s), not a verdict",
+				 aur_kms_err_name(de), dst.message);
+		else if (c->info.state != AUR_KEY_ENABLED)
+			snprintf(c->message, sizeof(c->message),
+				 "Decrypt works although DescribeKey says the CMK is %s",
+				 aur_key_state_name(c->info.state));
 		return;
 	}
-	c->kms_err = e;
+	c->kms_err = xe;
+	snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(xe));
+	snprintf(c->message, sizeof(c->message), "Decrypt: %s", xst.message);
+
+	/* Configuration or credentials: never a verdict, whatever else was said. */
+	if (xe == AUR_KMS_E_CONFIG || xe == AUR_KMS_E_CREDENTIALS ||
+	    de == AUR_KMS_E_CONFIG || de == AUR_KMS_E_CREDENTIALS) {
+		enum aur_kms_err ce = (xe == AUR_KMS_E_CONFIG || xe == AUR_KMS_E_CREDENTIALS) ? xe : de;
+
+		c->verdict = AUR_CMK_CONFIG_ERROR;
+		c->kms_err = ce;
+		snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(ce));
+		snprintf(c->message, sizeof(c->message), "%s: %s", ce == xe ? "Decrypt" : "DescribeKey",
+			 ce == xe ? xst.message : dst.message);
+		return;
+	}
 	{
 		/* A "no" that a wrong account or region explains is no verdict. */
 		char why[512];
 
-		if (aur_volume_classify(kms, h, e, why, sizeof(why)) == AUR_KMS_E_CONFIG) {
+		if (aur_volume_classify(kms, h, xe, why, sizeof(why)) == AUR_KMS_E_CONFIG) {
 			c->verdict = AUR_CMK_CONFIG_ERROR;
 			c->kms_err = AUR_KMS_E_CONFIG;
 			snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(AUR_KMS_E_CONFIG));
-			aur_snprintf(c->message, sizeof(c->message), "%s: %s; %s",
-				     aur_kms_err_name(e), st.message, why);
+			aur_snprintf(c->message, sizeof(c->message), "Decrypt: %s: %s; %s",
+				     aur_kms_err_name(xe), xst.message, why);
 			return;
 		}
 	}
-	c->verdict = aur_kms_err_is_definitive(e) ? AUR_CMK_LOST : AUR_CMK_TRANSIENT;
-	snprintf(c->reason, sizeof(c->reason), "%s", aur_kms_err_name(e));
-	snprintf(c->message, sizeof(c->message), "%s", st.message);
+	if (xe == AUR_KMS_E_INVALID_ARG) {
+		/* The request is wrong, not the key: a configuration problem. */
+		c->verdict = AUR_CMK_CONFIG_ERROR;
+		return;
+	}
+	if (!aur_kms_err_is_definitive(xe)) {
+		c->verdict = AUR_CMK_TRANSIENT;
+		return;
+	}
+	/* A custom key store that is disconnected: the key is not gone. */
+	if (described && c->info.state == AUR_KEY_UNAVAILABLE) {
+		c->verdict = AUR_CMK_TRANSIENT;
+		snprintf(c->reason, sizeof(c->reason), "KeyStateUnavailable");
+		snprintf(c->message, sizeof(c->message), "Decrypt: %s: %s; the CMK is Unavailable "
+			 "(custom key store disconnected?), not a verdict",
+			 aur_kms_err_name(xe), xst.message);
+		return;
+	}
+	if (xe == AUR_KMS_E_INVALID_STATE) {
+		/* Lost only when DescribeKey names a state that means it. */
+		if (described && (c->info.state == AUR_KEY_DISABLED ||
+				  c->info.state == AUR_KEY_PENDING_DELETION ||
+				  c->info.state == AUR_KEY_DELETED)) {
+			c->verdict = AUR_CMK_LOST;
+			snprintf(c->message, sizeof(c->message), "Decrypt: %s; the CMK is %s",
+				 xst.message, aur_key_state_name(c->info.state));
+			return;
+		}
+		c->verdict = AUR_CMK_TRANSIENT;
+		snprintf(c->message, sizeof(c->message),
+			 "Decrypt: %s; DescribeKey %s%s: not a definitive state, not a verdict",
+			 xst.message, described ? "says " : "failed: ",
+			 described ? aur_key_state_name(c->info.state) : aur_kms_err_name(de));
+		return;
+	}
+	/* Disabled, NotFound, AccessDenied, the DEK no longer unwraps. */
+	c->verdict = AUR_CMK_LOST;
+}
+
+const char *aur_cmk_verdict_name(enum aur_cmk_verdict v)
+{
+	switch (v) {
+	case AUR_CMK_OK:		return "ok";
+	case AUR_CMK_LOST:		return "lost";
+	case AUR_CMK_TRANSIENT:		return "transient";
+	case AUR_CMK_CONFIG_ERROR:	return "config-error";
+	}
+	return "unknown";
+}
+
+static bool reason_valid(const char *reason)
+{
+	return reason && *reason && strlen(reason) < AURORA_DM_REASON_MAX &&
+	       strspn(reason, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ==
+	       strlen(reason);
+}
+
+/*
+ * Rewrite the header of @device under its lock with @fn (which returns false
+ * when there is nothing to change).  Retries on a concurrent writer.
+ */
+static int update_header(const char *device, bool (*fn)(struct aur_hdr *h, void *arg), void *arg,
+			 char *uuid_out, struct aur_error *err)
+{
+	struct aur_hdr_read hr;
+	struct stat sb;
+	char e[400];
+	int fd, r, tries;
+
+	fd = aur_volume_open_dev(device, O_RDWR, &sb, err);
+	if (fd < 0)
+		return fd;
+	r = -ESTALE;
+	for (tries = 0; tries < 5; tries++) {
+		flock(fd, LOCK_EX);
+		r = aur_hdr_read_fd(fd, &hr, e, sizeof(e));
+		if (r) {
+			aur_error_set(err, AUR_EXIT_HEADER, "%s: %s", device, e);
+			break;
+		}
+		if (uuid_out && !uuid_out[0])
+			aur_strcpy(uuid_out, 37, hr.hdr.uuid);
+		if (!fn(&hr.hdr, arg) && !hr.need_repair) {
+			aur_hdr_free(&hr.hdr);
+			flock(fd, LOCK_UN);
+			break;
+		}
+		r = aur_hdr_write_fd(fd, &hr.hdr, hr.hdr.seqid, e, sizeof(e));
+		aur_hdr_free(&hr.hdr);
+		if (r != -ESTALE) {
+			if (r)
+				aur_error_set(err, AUR_EXIT_FAILURE, "%s: cannot write the header: %s",
+					      device, e);
+			break;
+		}
+	}
+	close(fd);
+	return r;
+}
+
+struct inacc_arg {
+	const char *reason;
+	int64_t now;
+	uint64_t window;
+};
+
+static bool set_inaccessible(struct aur_hdr *h, void *arg)
+{
+	const struct inacc_arg *a = arg;
+
+	if (h->state != AUR_VOL_ACTIVE)
+		return false;	/* already inaccessible (keep its since) or terminal */
+	h->state = AUR_VOL_INACCESSIBLE;
+	aur_strcpy(h->inaccessible_reason, sizeof(h->inaccessible_reason), a->reason);
+	h->inaccessible_since = a->now;
+	h->recoverable_until = a->now + (int64_t)a->window;
+	return true;
+}
+
+static bool set_active(struct aur_hdr *h, void *arg)
+{
+	(void)arg;
+	if (h->state != AUR_VOL_INACCESSIBLE)
+		return false;	/* terminal stays terminal */
+	h->state = AUR_VOL_ACTIVE;
+	h->inaccessible_reason[0] = '\0';
+	h->inaccessible_since = 0;
+	h->recoverable_until = 0;
+	return true;
+}
+
+/* The target's first status word: 'a'ctive, 'i'naccessible, 't'erminal, 0 unknown. */
+/* A message to the mapping of volume @vuuid by dm UUID (by @dm_name if unknown). */
+static int vol_message(const char *vuuid, const char *dm_name, const char *msg, char *resp,
+		       size_t resplen)
+{
+	if (vuuid && vuuid[0])
+		return aur_volume_message(vuuid, msg, resp, resplen);
+	return aur_dm_message(dm_name, msg, resp, resplen);
+}
+
+/*
+ * The kernel state of the mapping of volume @vuuid, found by its dm UUID
+ * (by @dm_name only when the volume's UUID is not known): 'a' active,
+ * 'i' inaccessible, 't' terminal, 0 none.  A name read earlier may belong
+ * to another volume's mapping by now.
+ */
+static char kernel_state(const char *vuuid, const char *dm_name)
+{
+	struct aur_open_volume v;
+
+	if (vuuid && vuuid[0] ? aur_volume_find_open(vuuid, &v) : parse_open(dm_name, &v))
+		return 0;
+	if (v.kernel_terminal)
+		return 't';
+	if (v.kernel_inaccessible)
+		return 'i';
+	return aur_str_has_prefix(v.dm.status, AURORA_DM_STATE_ACTIVE) ? 'a' : 0;
+}
+
+int aur_volume_mark_inaccessible(const char *device, const char *dm_name, const char *uuid,
+				 const char *reason, int64_t now, uint64_t window,
+				 struct aur_error *err)
+{
+	struct inacc_arg a = { .reason = reason, .now = now, .window = window };
+	char vuuid[37] = "", msg[200];
+	int ret = 0, r;
+
+	if (!reason_valid(reason)) {
+		aur_error_set(err, AUR_EXIT_USAGE,
+			      "a reason is 1..63 characters of [A-Za-z0-9._:-]");
+		return -EINVAL;
+	}
+	if (uuid)
+		aur_strcpy(vuuid, sizeof(vuuid), uuid);
+	if (device) {
+		r = update_header(device, set_inaccessible, &a, vuuid, err);
+		if (r)
+			ret = r;
+	}
+	if (dm_name && kernel_state(vuuid, dm_name) == 'a') {
+		char resp[128];
+
+		snprintf(msg, sizeof(msg), AURORA_DM_MSG_INACCESSIBLE " %s", reason);
+		r = vol_message(vuuid, dm_name, msg, resp, sizeof(resp));
+		if (r && kernel_state(vuuid, dm_name) != 'i') {
+			aur_err("%s: message \"%s\" failed: %s", dm_name, msg, strerror(-r));
+			if (!ret) {
+				aur_error_set(err, AUR_EXIT_KERNEL, "%s: message \"%s\" failed: %s "
+					      "(does the loaded dm-aurora know the inaccessible state?)",
+					      dm_name, msg, strerror(-r));
+				ret = r;
+			}
+		}
+	}
+	if (vuuid[0]) {
+		r = aur_keyring_revoke(vuuid);
+		if (r && r != -ENOKEY && !ret) {
+			aur_error_set(err, AUR_EXIT_KERNEL, "cannot revoke the key of %s: %s", vuuid,
+				      strerror(-r));
+			ret = r;
+		}
+	}
+	return ret;
+}
+
+int aur_volume_mark_active(const char *device, struct aur_error *err)
+{
+	return update_header(device, set_active, NULL, NULL, err);
+}
+
+int aur_volume_recover(struct aur_kms *kms, const char *device, const char *dm_name,
+		       struct aur_error *err)
+{
+	struct aur_kms_status st;
+	struct aur_secret *dek = NULL;
+	struct aur_hdr_read hr;
+	char msg[160], desc[AUR_KEY_DESC_MAX], resp[128];
+	char dmu[sizeof(AUR_DM_UUID_PREFIX) + 37];
+	int32_t serial, old;
+	char ks;
+	int r, r2;
+
+	if (aur_volume_read_header(device, &hr, err))
+		return -EIO;
+	if (hr.hdr.state == AUR_VOL_TERMINAL) {
+		char ts[32];
+
+		aur_time_iso(hr.hdr.terminal_time, ts);
+		aur_error_set(err, AUR_EXIT_TERMINAL, "volume %s is terminal since %s (%s): "
+			      "restore it from a backup (aurora restore)", hr.hdr.uuid, ts,
+			      hr.hdr.terminal_reason);
+		aur_hdr_free(&hr.hdr);
+		return -EKEYREVOKED;
+	}
+	ks = dm_name ? kernel_state(hr.hdr.uuid, dm_name) : 0;
+	if (ks == 't') {
+		aur_error_set(err, AUR_EXIT_TERMINAL, "mapping \"%s\" of volume %s is terminal in the "
+			      "kernel: close it and open the volume again", dm_name, hr.hdr.uuid);
+		aur_hdr_free(&hr.hdr);
+		return -EKEYREVOKED;
+	}
+	if (kms->ops->decrypt(kms, hr.hdr.cmk_arn, &hr.hdr.ctx, &hr.hdr.wrapped_dek, &dek, NULL,
+			      &st) != AUR_KMS_OK) {
+		aur_error_from_kms(err, "cannot unwrap the volume key (Decrypt)", &st);
+		if (err)
+			err->exit_code = st.code == AUR_KMS_E_CONFIG || st.code == AUR_KMS_E_CREDENTIALS ?
+					 AUR_EXIT_CONFIG : AUR_EXIT_INACCESSIBLE;
+		aur_hdr_free(&hr.hdr);
+		return -EACCES;
+	}
+	if (dek->len != AUR_KEY_BYTES) {
+		aur_error_set(err, AUR_EXIT_HEADER, "the unwrapped key has %zu bytes, not %d",
+			      dek->len, AUR_KEY_BYTES);
+		aur_secret_free(dek);
+		aur_hdr_free(&hr.hdr);
+		return -EINVAL;
+	}
+	if (dm_name && ks == 'i') {
+		/* The target dropped its key: a fresh logon key, then key set. */
+		if (aur_keyring_find(hr.hdr.uuid, &old) == 0)
+			aur_keyring_revoke(hr.hdr.uuid);
+		r = aur_keyring_add(hr.hdr.uuid, dek, &serial);
+		aur_secret_free(dek);
+		dek = NULL;
+		if (r) {
+			aur_error_set(err, AUR_EXIT_KERNEL, "cannot add the volume key to the kernel "
+				      "keyring: %s", strerror(-r));
+			goto out;
+		}
+		aur_dm_uuid_of(hr.hdr.uuid, dmu, sizeof(dmu));
+		r = aur_dm_suspend_uuid_skip_lockfs(dmu);
+		if (r) {
+			aur_error_set(err, AUR_EXIT_KERNEL, "cannot suspend \"%s\": %s", dm_name,
+				      strerror(-r));
+			aur_keyring_revoke(hr.hdr.uuid);
+			goto out;
+		}
+		aur_key_desc(hr.hdr.uuid, desc);
+		snprintf(msg, sizeof(msg), AURORA_DM_MSG_KEY " " AURORA_DM_MSG_KEY_SET " :%d:logon:%s",
+			 AURORA_DM_KEY_SIZE, desc);
+		r = aur_dm_message_uuid(dmu, msg, resp, sizeof(resp));
+		if (r)
+			aur_error_set(err, AUR_EXIT_KERNEL, "%s: message \"%s\" failed: %s", dm_name,
+				      msg, strerror(-r));
+		r2 = aur_dm_resume_uuid(dmu);
+		if (!r && r2) {
+			aur_error_set(err, AUR_EXIT_KERNEL, "cannot resume \"%s\": %s", dm_name,
+				      strerror(-r2));
+			r = r2;
+		}
+		aur_keyring_detach_process(serial);
+		if (!r && kernel_state(hr.hdr.uuid, dm_name) != 'a') {
+			aur_error_set(err, AUR_EXIT_KERNEL, "\"%s\" is not active after key set and "
+				      "resume", dm_name);
+			r = -EIO;
+		}
+		if (r) {
+			aur_keyring_revoke(hr.hdr.uuid);
+			goto out;
+		}
+	}
+	aur_secret_free(dek);
+	dek = NULL;
+	r = 0;
+	if (hr.hdr.state == AUR_VOL_INACCESSIBLE)
+		r = aur_volume_mark_active(device, err);
+out:
+	aur_secret_free(dek);
+	aur_hdr_free(&hr.hdr);
+	return r;
 }
 
 int aur_volume_mark_terminal(const char *device, const char *dm_name, const char *uuid,

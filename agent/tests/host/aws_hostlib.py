@@ -128,7 +128,10 @@ class MotoServer:
         self.port = port
         self._log = open(os.path.join(tmp, "moto.log"), "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            # moto with AWS's key-state rules on Decrypt & co (scripts/moto-strict.py)
+            [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "..", "..", "..", "scripts", "moto-strict.py"),
+             "-H", "127.0.0.1", "-p", str(port)],
             stdout=self._log, stderr=self._log, env=clean_env(**env),
             start_new_session=True)
         signal.signal(signal.SIGTERM, lambda *a: (self.stop(), sys.exit(1)))
