@@ -24,6 +24,10 @@ account  = 111122223333
 region   = eu-west-1
 keystore = /var/lib/aurora/kms
 interval = 2
+# A loss counts after 2 passes in a row; then the volume is inaccessible and
+# recoverable for 20 s (production: 3 passes, 7 days) before it is terminal.
+confirm_passes = 2
+recovery_window = 20s
 CONF
 modprobe dm-aurora || die "cannot load dm-aurora"
 
@@ -88,17 +92,34 @@ aurora agent --interval 2 > /tmp/agent.log 2>&1 &
 AGENT=$!
 sleep 3
 run aurora kms disable-key --key-id alias/demo-cluster || die "disable-key failed"
-printf '  waiting for the agent'
-for i in $(seq 1 30); do
-	[ "$(state)" = terminal ] && break
-	printf '.'
-	sleep 1
-done
-echo
+wait_state() {	# wait_state STATE SECONDS
+	printf '  waiting for the agent (%s)' "$1"
+	for _ in $(seq 1 "$2"); do
+		[ "$(state)" = "$1" ] && break
+		printf '.'
+		sleep 1
+	done
+	echo
+	[ "$(state)" = "$1" ]
+}
+wait_state inaccessible 60 || die "the volume did not go inaccessible"
+run dmsetup status "$NAME"
+run aurora status "$NAME"
+good "two passes confirmed the loss: inaccessible, I/O fails, recoverable for 20 s"
+
+say "Access comes back within the window: the agent recovers the volume"
+run aurora kms enable-key --key-id alias/demo-cluster || die "enable-key failed"
+wait_state active 60 || die "the volume did not come back"
+run fsck.ext4 -n "/dev/mapper/$NAME" || die "the filesystem is not clean"
+good "active again: the key was unwrapped, set and the device resumed, data intact"
+
+say "Disable the CMK again and let the recovery window run out"
+run aurora kms disable-key --key-id alias/demo-cluster || die "disable-key failed"
+wait_state inaccessible 60 || die "the volume did not go inaccessible"
+wait_state terminal 90 || die "the volume did not go terminal"
 sed 's/^/    agent: /' /tmp/agent.log | tail -n 3
 run dmsetup status "$NAME"
-[ "$(state)" = terminal ] || die "the volume did not go terminal"
-good "the agent made the volume terminal"
+good "the window ran out: the agent made the volume terminal"
 
 say "A terminal volume: I/O fails with EIO, status says terminal, open is refused"
 printf '  $ dd if=/dev/mapper/%s of=/dev/null bs=4k count=1 iflag=direct\n' "$NAME"
