@@ -244,6 +244,11 @@ enum aur_kms_err aur_kms_re_encrypt(struct aur_kms *kms, const char *src_key_id,
 				    const char *dst_key_id, const struct aur_enc_ctx *dst_ctx,
 				    struct aur_blob *dst, char *dst_key_arn,
 				    struct aur_kms_status *st);
+/* Encrypt @plaintext (a data key) under @key_id with @ctx (cross-region copy). */
+enum aur_kms_err aur_kms_encrypt(struct aur_kms *kms, const char *key_id,
+				 const struct aur_enc_ctx *ctx, const struct aur_secret *plaintext,
+				 struct aur_blob *wrapped, char *key_arn,
+				 struct aur_kms_status *st);
 /* "local", "aws". */
 const char *aur_kms_provider_name(const struct aur_kms *kms);
 
