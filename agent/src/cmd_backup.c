@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* aurora CLI: backup, backup verify, restore, header backup/restore. */
+/* aurora CLI: backup, backup verify, restore, copy, header backup/restore. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +151,53 @@ static int cmd_restore(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_copy(const struct aur_cli_cmd *cmd, int argc, char **argv)
+{
+	struct bk_args a = { 0 };
+	struct aur_copy_opts co = { 0 };
+	struct aur_backup_info in;
+	struct aur_error e = { 0 };
+	struct aur_kms *kms = NULL;
+	struct aur_hdr h;
+	bool to_stdout;
+	int r;
+
+	r = aur_cli_parse(cmd, argc, argv, bk_opt, &a);
+	if (r != AUR_CLI_GO_ON)
+		return r;
+	if (argc - optind != 2)
+		return aur_cli_fail_usage("copy", "expected: copy <file> <dest> --kms-key-id KEY");
+	if (!a.ro.kms_key_id || !*a.ro.kms_key_id)
+		return aur_cli_fail_usage("copy", "--kms-key-id is required: a CMK of the "
+					  "destination region");
+	co.kms_key_id = a.ro.kms_key_id;
+	co.force = a.force || a.ro.yes;
+	co.progress = !a.quiet;
+	r = aur_cli_open_kms(&kms);
+	if (r)
+		return r;
+	r = aur_backup_copy(kms, argv[optind], argv[optind + 1], &co, &in, &h, &e);
+	aur_kms_destroy(kms);
+	if (r)
+		return aur_cli_report(&e);
+	to_stdout = !strcmp(argv[optind + 1], "-");
+	if (aur_cli.json && !to_stdout) {
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "file", json_object_new_string(argv[optind + 1]));
+		json_object_object_add(j, "copied_from", json_object_new_string(h.copied_from));
+		info_json(j, &in);
+		aur_cli_print_json(j);
+	} else if (!a.quiet) {
+		fprintf(to_stdout ? stderr : stdout,
+			"copied %s to %s: volume %s (copied from %s), CMK %s in %s, SHA-256 %s\n",
+			argv[optind], argv[optind + 1], h.uuid, h.copied_from, h.cmk_arn,
+			h.cmk_region, in.file_sha256);
+	}
+	aur_hdr_free(&h);
+	return 0;
+}
+
 static int cmd_header(const struct aur_cli_cmd *cmd, int argc, char **argv)
 {
 	struct bk_args a = { 0 };
@@ -273,6 +320,19 @@ static const struct aur_cli_opt restore_opts[] = {
 	{ NULL, 0, 0, NULL }
 };
 
+static const struct aur_cli_opt copy_opts[] = {
+	{ "kms-key-id", required_argument, B_KEY,
+	  "  --kms-key-id KEY   the destination CMK: key ARN (or alias ARN) of another\n"
+	  "                     region than the backup's CMK (required)\n" },
+	{ "yes", no_argument, B_YES,
+	  "  --yes              overwrite an existing <dest>\n" },
+	{ "force", no_argument, B_FORCE,
+	  "  --force            the same as --yes\n" },
+	{ "quiet", no_argument, B_QUIET,
+	  "  --quiet            no progress line, no summary\n" },
+	{ NULL, 0, 0, NULL }
+};
+
 static const struct aur_cli_opt header_opts[] = {
 	{ "force", no_argument, B_FORCE,
 	  "  --force            backup: overwrite <file>; restore: write over another\n"
@@ -308,6 +368,19 @@ static const char restore_description[] =
 	"input each chunk is checked before it is written and the header comes last: a\n"
 	"failure leaves <device> with no aurora header.\n\n";
 
+static const char copy_list[] =
+	"  copy <file> <dest>       a backup to another region (rewrapped data key)\n";
+
+static const char copy_description[] =
+	"Write <dest> (\"-\": standard output), a backup of a new volume (new UUID)\n"
+	"holding the data of backup <file> (\"-\": standard input), whose data key is\n"
+	"wrapped under --kms-key-id, a CMK of another region: the key is unwrapped in the\n"
+	"backup CMK's region (Decrypt) and wrapped in the destination's (Encrypt) with the\n"
+	"new volume's encryption context. The data stays ciphertext: the chunks are copied\n"
+	"as they are. lineage.copied_from names the source volume. The copy restores and\n"
+	"opens with only the destination region's KMS. A CMK of the backup's own region is\n"
+	"refused (use restore --kms-key-id). A file is verified whole first.\n\n";
+
 static const char header_list[] =
 	"  header backup|restore    save or put back a volume's header alone\n";
 
@@ -337,6 +410,10 @@ const struct aur_cli_cmd aur_cli_backup_cmds[] = {
 	  .usage = "restore <file> <device> [--kms-key-id KEY] [--yes]",
 	  .description = restore_description, .opts = restore_opts,
 	  .flags = AUR_CLI_NOCHANGE, .run = cmd_restore },
+	{ .name = "copy", .list = copy_list,
+	  .usage = "copy <file> <dest> --kms-key-id KEY [--yes]",
+	  .description = copy_description, .opts = copy_opts,
+	  .flags = AUR_CLI_NOCHANGE, .run = cmd_copy },
 	{ .name = "header", .list = header_list,
 	  .usage = "header backup <device> <file> | header restore <file> <device> [--force]",
 	  .description = header_description, .opts = header_opts, .run = cmd_header },

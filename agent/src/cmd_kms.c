@@ -17,7 +17,8 @@
 
 enum {
 	K_KEYID = 2000, K_DESC, K_ALIAS, K_TARGET, K_ACCOUNTS, K_GRANTEE, K_BLOB, K_BLOBFILE,
-	K_CTX, K_SRCKEY, K_SRCCTX, K_DSTKEY, K_DSTCTX, K_PTOUT, K_DAYS, K_NBYTES, K_SPEC, K_PERIOD
+	K_CTX, K_SRCKEY, K_SRCCTX, K_DSTKEY, K_DSTCTX, K_PTOUT, K_DAYS, K_NBYTES, K_SPEC, K_PERIOD,
+	K_PASSFD, K_PBKDF_MEM, K_PBKDF_TIME, K_PBKDF_PAR, K_FORCE
 };
 
 /* Listed in --help with their operations (kms_ops[]), not one by one. */
@@ -40,6 +41,11 @@ static const struct aur_cli_opt kms_opts[] = {
 	{ "number-of-bytes", required_argument, K_NBYTES, NULL },
 	{ "key-spec", required_argument, K_SPEC, NULL },
 	{ "rotation-period-in-days", required_argument, K_PERIOD, NULL },
+	{ "passphrase-fd", required_argument, K_PASSFD, NULL },
+	{ "pbkdf-memory", required_argument, K_PBKDF_MEM, NULL },
+	{ "pbkdf-time", required_argument, K_PBKDF_TIME, NULL },
+	{ "pbkdf-parallel", required_argument, K_PBKDF_PAR, NULL },
+	{ "force", no_argument, K_FORCE, NULL },
 	{ NULL, 0, 0, NULL }
 };
 
@@ -72,6 +78,32 @@ static int kms_opt(int val, const char *arg, void *ctx)
 		if (aur_parse_u64(arg, &a->nbytes) || a->nbytes < 1 || a->nbytes > AUR_DATA_KEY_MAX)
 			return aur_cli_fail_usage("kms", "--number-of-bytes must be 1..1024, not \"%s\"", arg);
 		a->have_nbytes = true;
+		break;
+	case K_PASSFD: {
+		uint64_t fd;
+
+		if (aur_parse_u64(arg, &fd) || fd > 1023)
+			return aur_cli_fail_usage("kms", "--passphrase-fd: bad file descriptor \"%s\"", arg);
+		a->pass_fd = (int)fd;
+		a->have_pass_fd = true;
+		break;
+	}
+	case K_PBKDF_MEM:
+		if (aur_parse_u64(arg, &a->pbkdf_memory) || a->pbkdf_memory < 1024 ||
+		    a->pbkdf_memory > 4194304)
+			return aur_cli_fail_usage("kms", "--pbkdf-memory: KiB from 1024 to 4194304, not \"%s\"", arg);
+		break;
+	case K_PBKDF_TIME:
+		if (aur_parse_u64(arg, &a->pbkdf_time) || a->pbkdf_time < 1 || a->pbkdf_time > 64)
+			return aur_cli_fail_usage("kms", "--pbkdf-time: passes from 1 to 64, not \"%s\"", arg);
+		break;
+	case K_PBKDF_PAR:
+		if (aur_parse_u64(arg, &a->pbkdf_parallel) || a->pbkdf_parallel < 1 ||
+		    a->pbkdf_parallel > 16)
+			return aur_cli_fail_usage("kms", "--pbkdf-parallel: 1 to 16, not \"%s\"", arg);
+		break;
+	case K_FORCE:
+		a->force = true;
 		break;
 	default:	/* K_PERIOD */
 		if (aur_parse_u64(arg, &a->period) || a->period > 100000)
@@ -438,6 +470,13 @@ static const struct kms_op kms_ops[] = {
 	  "          [--source-encryption-context k=v,...] --destination-key-id KEY\n"
 	  "          [--destination-encryption-context k=v,...]\n",
 	  false, op_reencrypt },
+	{ "export-keystore",
+	  "  export-keystore FILE [--passphrase-fd N] [--pbkdf-memory KIB] [--pbkdf-time N]\n"
+	  "          [--pbkdf-parallel N] [--force]   keystore + master key, under a passphrase\n",
+	  true, kms_op_export_keystore },
+	{ "import-keystore",
+	  "  import-keystore FILE [--passphrase-fd N] [--force]   into an empty or the same keystore\n",
+	  true, kms_op_import_keystore },
 };
 #define N_KMS_OPS	(sizeof(kms_ops) / sizeof(kms_ops[0]))
 
@@ -491,8 +530,13 @@ static int cmd_kms(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	if (optind >= argc)
 		return aur_cli_fail_usage("kms", "missing operation");
 	op = argv[optind];
-	if (optind + 1 < argc)
+	if (!strcmp(op, "export-keystore") || !strcmp(op, "import-keystore")) {
+		if (optind + 2 != argc)
+			return aur_cli_fail_usage("kms", "expected: kms %s FILE", op);
+		a.file = argv[optind + 1];
+	} else if (optind + 1 < argc) {
 		return aur_cli_fail_usage("kms", "unexpected argument \"%s\"", argv[optind + 1]);
+	}
 	if (!strcmp(op, "help")) {
 		aur_cli_help(cmd, stdout);
 		return 0;

@@ -16,6 +16,11 @@ struct kargs {
 	const char *plaintext_out, *key_spec;
 	uint64_t days, nbytes, period;
 	bool have_days, have_nbytes, have_period;
+	/* export-keystore / import-keystore */
+	const char *file;
+	int pass_fd;
+	bool have_pass_fd, force;
+	uint64_t pbkdf_memory, pbkdf_time, pbkdf_parallel;
 };
 
 /* Report a failed KMS call of @op: its exit code. */
@@ -37,5 +42,7 @@ int kms_op_enable_rotation(struct aur_kms *kms, const char *op, struct kargs *a)
 int kms_op_rotate(struct aur_kms *kms, const char *op, struct kargs *a);
 int kms_op_policy(struct aur_kms *kms, const char *op, struct kargs *a);
 int kms_op_access(struct aur_kms *kms, const char *op, struct kargs *a);
+int kms_op_export_keystore(struct aur_kms *kms, const char *op, struct kargs *a);
+int kms_op_import_keystore(struct aur_kms *kms, const char *op, struct kargs *a);
 
 #endif /* AURORA_CMD_KMS_H */

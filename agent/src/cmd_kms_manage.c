@@ -3,9 +3,13 @@
  * aurora CLI: `aurora kms` operations that manage the embedded KMS (keys,
  * aliases, state, rotation, key policy).  Rows of kms_ops[] in cmd_kms.c.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "cmd_kms.h"
 
@@ -259,5 +263,157 @@ int kms_op_access(struct aur_kms *kms, const char *op, struct kargs *a)
 		return kms_cli_err("PutKeyPolicy", &st);
 	if (aur_cli.json)
 		aur_cli_print_json(json_object_new_object());
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* export-keystore, import-keystore                                   */
+
+/*
+ * One line (up to AUR_KSX_PASS_MAX bytes, the newline dropped) from @fd into
+ * secmem.  Never from argv or the environment.
+ */
+static struct aur_secret *read_line_fd(int fd, const char *what)
+{
+	struct aur_secret *buf = aur_secret_alloc(AUR_KSX_PASS_MAX + 1), *out;
+	size_t n = 0;
+	ssize_t r;
+
+	if (!buf) {
+		fprintf(stderr, "aurora: cannot lock memory for the passphrase\n");
+		return NULL;
+	}
+	while (n <= AUR_KSX_PASS_MAX) {
+		r = read(fd, buf->data + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "aurora: reading the passphrase from %s: %s\n", what,
+				strerror(errno));
+			aur_secret_free(buf);
+			return NULL;
+		}
+		if (r == 0 || buf->data[n] == '\n')
+			break;
+		n++;
+	}
+	if (n > AUR_KSX_PASS_MAX) {
+		fprintf(stderr, "aurora: the passphrase from %s is longer than %d bytes\n", what,
+			AUR_KSX_PASS_MAX);
+		aur_secret_free(buf);
+		return NULL;
+	}
+	out = aur_secret_alloc(n ? n : 1);
+	if (out) {
+		memcpy(out->data, buf->data, n);
+		out->len = n;
+	}
+	aur_secret_free(buf);
+	if (!out)
+		fprintf(stderr, "aurora: cannot lock memory for the passphrase\n");
+	return out;
+}
+
+/* From the terminal, echo off; @confirm: asked twice. */
+static struct aur_secret *read_tty(const char *prompt, bool confirm)
+{
+	struct termios old, quiet;
+	struct aur_secret *p1 = NULL, *p2 = NULL;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "aurora: no terminal for the recovery passphrase: give it with "
+			"--passphrase-fd N\n");
+		return NULL;
+	}
+	if (tcgetattr(fd, &old) != 0) {
+		fprintf(stderr, "aurora: /dev/tty is not a terminal: use --passphrase-fd N\n");
+		close(fd);
+		return NULL;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	dprintf(fd, "%s: ", prompt);
+	p1 = read_line_fd(fd, "the terminal");
+	if (p1 && confirm) {
+		dprintf(fd, "Again: ");
+		p2 = read_line_fd(fd, "the terminal");
+		if (!p2 || p2->len != p1->len || memcmp(p1->data, p2->data, p1->len)) {
+			fprintf(stderr, "aurora: the two passphrases differ\n");
+			aur_secret_free(p1);
+			p1 = NULL;
+		}
+		aur_secret_free(p2);
+	}
+	tcsetattr(fd, TCSAFLUSH, &old);
+	close(fd);
+	return p1;
+}
+
+static struct aur_secret *get_pass(const struct kargs *a, bool confirm)
+{
+	char what[32];
+
+	if (a->have_pass_fd) {
+		snprintf(what, sizeof(what), "fd %d", a->pass_fd);
+		return read_line_fd(a->pass_fd, what);
+	}
+	return read_tty("Recovery passphrase", confirm);
+}
+
+int kms_op_export_keystore(struct aur_kms *kms, const char *op, struct kargs *a)
+{
+	struct aur_ksx_params prm = {
+		.t_cost = (uint32_t)a->pbkdf_time, .m_cost_kib = (uint32_t)a->pbkdf_memory,
+		.parallelism = (uint32_t)a->pbkdf_parallel,
+	};
+	struct aur_error e = { 0 };
+	struct aur_secret *pass = get_pass(a, true);
+	char id[AUR_KEYSTORE_ID_MAX];
+	int r;
+
+	if (!pass)
+		return AUR_EXIT_USAGE;
+	r = aur_kms_local_export(kms, a->file, pass, &prm, a->force, id, &e);
+	aur_secret_free(pass);
+	if (r)
+		return aur_cli_report(&e);
+	if (aur_cli.json) {
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "file", json_object_new_string(a->file));
+		json_object_object_add(j, "keystore_id", json_object_new_string(id));
+		aur_cli_print_json(j);
+	} else {
+		printf("exported keystore %s to %s (keep the file and its passphrase apart)\n", id,
+		       a->file);
+	}
+	return 0;
+}
+
+int kms_op_import_keystore(struct aur_kms *kms, const char *op, struct kargs *a)
+{
+	struct aur_error e = { 0 };
+	struct aur_secret *pass = get_pass(a, false);
+	char id[AUR_KEYSTORE_ID_MAX];
+	int r;
+
+	if (!pass)
+		return AUR_EXIT_USAGE;
+	r = aur_kms_local_import(kms, a->file, pass, a->force, id, &e);
+	aur_secret_free(pass);
+	if (r)
+		return aur_cli_report(&e);
+	if (aur_cli.json) {
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "file", json_object_new_string(a->file));
+		json_object_object_add(j, "keystore_id", json_object_new_string(id));
+		aur_cli_print_json(j);
+	} else {
+		printf("imported keystore %s from %s\n", id, a->file);
+	}
 	return 0;
 }

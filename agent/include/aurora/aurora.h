@@ -244,6 +244,11 @@ enum aur_kms_err aur_kms_re_encrypt(struct aur_kms *kms, const char *src_key_id,
 				    const char *dst_key_id, const struct aur_enc_ctx *dst_ctx,
 				    struct aur_blob *dst, char *dst_key_arn,
 				    struct aur_kms_status *st);
+/* Encrypt @plaintext (a data key) under @key_id with @ctx (cross-region copy). */
+enum aur_kms_err aur_kms_encrypt(struct aur_kms *kms, const char *key_id,
+				 const struct aur_enc_ctx *ctx, const struct aur_secret *plaintext,
+				 struct aur_blob *wrapped, char *key_arn,
+				 struct aur_kms_status *st);
 /* "local", "aws". */
 const char *aur_kms_provider_name(const struct aur_kms *kms);
 
@@ -330,6 +335,27 @@ aur_kerr aur_kms_local_disable_rotation(struct aur_kms *kms, const char *key_id,
 					struct aur_kms_status *st);
 aur_kerr aur_kms_local_rotate_on_demand(struct aur_kms *kms, const char *key_id,
 					unsigned int *new_version, struct aur_kms_status *st);
+/*
+ * Keystore export and import (embedded KMS): keystore.json and master.key
+ * sealed with AES-256-GCM under Argon2id(recovery passphrase).  Defaults:
+ * time 4, memory 65536 KiB, parallelism 1 (0 in a field: its default).
+ * Import only into an empty keystore or the one exported (same identity);
+ * a keystore.json that differs from the export's only with @force.
+ * @identity (may be NULL, AUR_KEYSTORE_ID_MAX bytes) receives the keystore's identity.
+ */
+#define AUR_KSX_T_DEFAULT	4
+#define AUR_KSX_M_DEFAULT	65536
+#define AUR_KSX_P_DEFAULT	1
+#define AUR_KSX_PASS_MIN	8
+#define AUR_KSX_PASS_MAX	1024
+struct aur_ksx_params {
+	uint32_t t_cost, m_cost_kib, parallelism;
+};
+int aur_kms_local_export(struct aur_kms *kms, const char *file, const struct aur_secret *pass,
+			 const struct aur_ksx_params *params, bool force, char *identity,
+			 struct aur_error *err);
+int aur_kms_local_import(struct aur_kms *kms, const char *file, const struct aur_secret *pass,
+			 bool force, char *identity, struct aur_error *err);
 aur_kerr aur_kms_local_get_key_policy(struct aur_kms *kms, const char *key_id,
 				      struct aur_kms_policy *p, struct aur_kms_status *st);
 /* Replace the list of accounts allowed to use the CMK. */

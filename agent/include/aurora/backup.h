@@ -72,6 +72,26 @@ int aur_backup_restore(struct aur_kms *kms, const char *file, const char *device
 		       const struct aur_restore_opts *o, struct aur_backup_info *info,
 		       struct aur_hdr *out, struct aur_error *err);
 
+struct aur_copy_opts {
+	const char *kms_key_id;		/* the destination CMK: required */
+	bool force;			/* overwrite an existing DEST */
+	bool progress;
+};
+
+/*
+ * Copy volume backup @file ("-": stdin) to a new backup file @dest ("-":
+ * stdout) whose data key is wrapped under CMK @o->kms_key_id of another
+ * region: Decrypt under the backup's CMK (in its region), Encrypt under the
+ * destination CMK (in its region) with a new volume UUID as encryption
+ * context.  The chunks are copied as they are (ciphertext, same hashes); the
+ * header held is the source's with the new UUID, wrapping, CMK and
+ * lineage.copied_from.  A seekable @file is verified whole first.  @out (may
+ * be NULL) receives the new header (aur_hdr_free it).
+ */
+int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
+		    const struct aur_copy_opts *o, struct aur_backup_info *info,
+		    struct aur_hdr *out, struct aur_error *err);
+
 /* The header area alone (both copies), as a backup file of kind "header". */
 int aur_header_backup(const char *device, const char *file, bool force,
 		      struct aur_backup_info *info, struct aur_error *err);

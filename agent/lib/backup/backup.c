@@ -645,6 +645,252 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* Cross-region copy                                                  */
+
+struct copy_ctx {
+	struct bk_stream *out;
+	uint8_t *hashes;	/* chunks x BK_HASH, zero for holes */
+	uint64_t chunks, data_chunks;
+	struct bk_progress *p;
+};
+
+/* Each record as it was: the same ciphertext, so the same hash. */
+static int copy_chunk(uint64_t index, const uint8_t *buf, size_t len, void *ctx,
+		      char *err, size_t errlen)
+{
+	struct copy_ctx *c = ctx;
+	uint8_t rec[BK_REC_HDR] = { 0 };
+	int i, r = 0;
+
+	if (index >= c->chunks) {
+		snprintf(err, errlen, "chunk %" PRIu64 " beyond the %" PRIu64 " chunks of the backup",
+			 index, c->chunks);
+		return -EINVAL;
+	}
+	memcpy(rec, BK_REC_MAGIC, 4);
+	rec[4] = buf ? BK_KIND_DATA : BK_KIND_HOLE;
+	for (i = 0; i < 8; i++)
+		rec[8 + i] = (uint8_t)(index >> (8 * i));
+	if (buf) {
+		r = bk_sha256(buf, len, rec + 16);
+		memcpy(c->hashes + index * BK_HASH, rec + 16, BK_HASH);
+		c->data_chunks++;
+	}
+	if (!r)
+		r = bk_write(c->out, rec, sizeof(rec));
+	if (!r && buf)
+		r = bk_write(c->out, buf, len);
+	if (r)
+		snprintf(err, errlen, "%s: write error: %s", c->out->name, strerror(-r));
+	bk_progress_add(c->p, len);
+	return r;
+}
+
+/*
+ * The copy's header: the backup's, with a new UUID, the data key unwrapped
+ * in the source region (Decrypt) and wrapped in the destination region
+ * (Encrypt) under the new encryption context.  The plaintext key is in
+ * secmem only, and wiped before return.
+ */
+static int copy_rewrap(struct aur_kms *kms, const struct aur_hdr *src, const char *key_id,
+		       struct aur_hdr *nh, struct aur_error *err)
+{
+	struct aur_kms_status st;
+	struct aur_kms_key_info ki;
+	struct aur_secret *pt = NULL;
+	struct aur_arn arn;
+	char what[AUR_ARN_MAX * 2 + 128], src_region[AUR_REGION_MAX];
+	int r = 0;
+
+	memset(&ki, 0, sizeof(ki));
+	if (aur_kms_describe_key(kms, key_id, &ki, &st)) {
+		snprintf(what, sizeof(what), "the destination CMK %s cannot be used (DescribeKey)",
+			 key_id);
+		return aur_error_from_kms(err, what, &st);
+	}
+	aur_strcpy(src_region, sizeof(src_region), src->cmk_region);
+	if (aur_arn_parse(src->cmk_arn, &arn) == AUR_ARN_OK)
+		aur_strcpy(src_region, sizeof(src_region), arn.region);
+	if (!strcmp(ki.region, src_region)) {
+		aur_error_set(err, AUR_EXIT_USAGE,
+			      "the destination CMK %s is in %s, the region of the backup's CMK %s: a copy "
+			      "goes to another region (to rewrap in the same region, use aurora restore "
+			      "--kms-key-id)", ki.arn, ki.region, src->cmk_arn);
+		return -EINVAL;
+	}
+	if (aur_kms_decrypt(kms, src->cmk_arn, &src->ctx, &src->wrapped_dek, &pt, NULL, &st)) {
+		snprintf(what, sizeof(what), "the backup's CMK %s cannot unwrap its data key (Decrypt)",
+			 src->cmk_arn);
+		return aur_error_from_kms(err, what, &st);
+	}
+	if (aur_hdr_copy(nh, src)) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	if (aur_uuid_generate(nh->uuid)) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "no randomness for a UUID");
+		r = -EIO;
+		goto out;
+	}
+	memset(&nh->ctx, 0, sizeof(nh->ctx));
+	aur_enc_ctx_set(&nh->ctx, "aurora:volume-uuid", nh->uuid);
+	aur_enc_ctx_set(&nh->ctx, "aurora:region", ki.region);
+	memset(&nh->wrapped_dek, 0, sizeof(nh->wrapped_dek));
+	if (aur_kms_encrypt(kms, ki.arn, &nh->ctx, pt, &nh->wrapped_dek, nh->cmk_arn, &st)) {
+		snprintf(what, sizeof(what),
+			 "the destination CMK %s cannot wrap the data key (Encrypt in %s)", key_id,
+			 ki.region);
+		r = aur_error_from_kms(err, what, &st);
+		goto out;
+	}
+	if (!nh->cmk_arn[0])
+		aur_strcpy(nh->cmk_arn, sizeof(nh->cmk_arn), ki.arn);
+	if (aur_arn_parse(nh->cmk_arn, &arn) != AUR_ARN_OK) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "the KMS returned a key ARN we cannot read: %s",
+			      nh->cmk_arn);
+		r = -EPROTO;
+		goto out;
+	}
+	aur_strcpy(nh->cmk_region, sizeof(nh->cmk_region), arn.region);
+	aur_strcpy(nh->cmk_account, sizeof(nh->cmk_account), arn.account);
+	aur_strcpy(nh->cmk_partition, sizeof(nh->cmk_partition), arn.partition);
+	aur_strcpy(nh->provider, sizeof(nh->provider), aur_kms_provider_name(kms));
+	aur_strcpy(nh->cmk_named, sizeof(nh->cmk_named), key_id);
+	nh->seqid = 1;
+	aur_strcpy(nh->copied_from, sizeof(nh->copied_from), src->uuid);
+out:
+	aur_secret_free(pt);
+	return r;
+}
+
+int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
+		    const struct aur_copy_opts *o, struct aur_backup_info *info,
+		    struct aur_hdr *out, struct aur_error *err)
+{
+	struct aur_backup_info ni;
+	struct aur_hdr nh;
+	struct bk_stream s = { .fd = -1 }, os = { .fd = -1 };
+	struct bk_progress p = { 0 };
+	struct copy_ctx c = { 0 };
+	struct bk_meta m;
+	uint8_t *area = NULL;
+	char e[600];
+	bool seekable = false, created = false;
+	int in, ofd = -1, r;
+
+	memset(&m, 0, sizeof(m));
+	aur_hdr_init(&m.hr.hdr);
+	aur_hdr_init(&nh);
+	if (!o->kms_key_id || !*o->kms_key_id) {
+		aur_error_set(err, AUR_EXIT_USAGE,
+			      "a copy needs --kms-key-id: a CMK of the destination region");
+		return -EINVAL;
+	}
+	in = open_input(file, &seekable, err);
+	if (in < 0)
+		return in;
+	r = bk_stream_init(&s, in, strcmp(file, "-") ? file : "standard input");
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		goto out;
+	}
+	r = bk_read_head(&s, &m, e, sizeof(e));
+	if (r) {
+		bad_file(err, r, e);
+		goto out;
+	}
+	if (strcmp(m.info.kind, "volume")) {
+		aur_error_set(err, EXIT_BADFILE, "%s is a %s backup, not a volume backup", file,
+			      m.info.kind);
+		r = -EINVAL;
+		goto out;
+	}
+	if (seekable) {
+		r = bk_read_chunks(&s, &m, NULL, NULL, o->progress, "verify", e, sizeof(e));
+		if (r) {
+			bad_file(err, r, e);
+			goto out;
+		}
+		bk_meta_free(&m);
+		r = bk_stream_rewind(&s);
+		if (!r)
+			r = bk_read_head(&s, &m, e, sizeof(e));
+		if (r) {
+			bad_file(err, r, r == -ESPIPE ? "cannot rewind the backup file" : e);
+			goto out;
+		}
+	}
+	r = copy_rewrap(kms, &m.hr.hdr, o->kms_key_id, &nh, err);
+	if (r)
+		goto out;
+	area = calloc(2, AUR_HDR_AREA);
+	c.hashes = calloc(m.info.chunks ? m.info.chunks : 1, BK_HASH);
+	if (!area || !c.hashes) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	r = aur_hdr_serialise(&nh, 0, area, e, sizeof(e));
+	if (!r)
+		r = aur_hdr_serialise(&nh, 1, area + AUR_HDR_AREA, e, sizeof(e));
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "the copy's header: %s", e);
+		goto out;
+	}
+	ni = m.info;
+	info_from_hdr(&ni, &nh, "volume");
+	ni.chunk_size = m.info.chunk_size;
+	ni.chunks = m.info.chunks;
+	ni.data_chunks = 0;
+	ofd = open_output(dest, o->force, &created, err);
+	if (ofd < 0) {
+		r = ofd;
+		goto out;
+	}
+	r = bk_stream_init(&os, ofd, strcmp(dest, "-") ? dest : "standard output");
+	if (!r)
+		r = bk_write_head(&os, &ni, area, e, sizeof(e));
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s", e);
+		goto out;
+	}
+	c.out = &os;
+	c.chunks = m.info.chunks;
+	c.p = &p;
+	bk_progress_start(&p, o->progress, "copy", m.info.data_size);
+	r = bk_read_chunks(&s, &m, copy_chunk, &c, false, "copy", e, sizeof(e));
+	if (r) {
+		bad_file(err, r, e);
+		goto out;
+	}
+	ni.data_chunks = c.data_chunks;
+	r = finish_output(&os, ofd, &ni, c.hashes, err);
+	if (r)
+		goto out;
+	bk_progress_end(&p);
+	if (info)
+		*info = ni;
+	if (out) {
+		*out = nh;
+		nh.json = NULL;
+	}
+out:
+	if (r && p.on)
+		fputc('\n', stderr);
+	if (ofd >= 0)
+		close_output(ofd, dest, created, r != 0);
+	bk_stream_fini(&os);
+	free(area);
+	free(c.hashes);
+	aur_hdr_free(&nh);
+	bk_meta_free(&m);
+	bk_stream_fini(&s);
+	close_input(in);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
 
 int aur_header_backup(const char *device, const char *file, bool force,
 		      struct aur_backup_info *info, struct aur_error *err)

@@ -259,6 +259,19 @@ enum aur_kms_err aur_kms_re_encrypt(struct aur_kms *kms, const char *src_key_id,
 				    dst_key_arn, st);
 }
 
+enum aur_kms_err aur_kms_encrypt(struct aur_kms *kms, const char *key_id,
+				 const struct aur_enc_ctx *ctx, const struct aur_secret *plaintext,
+				 struct aur_blob *wrapped, char *key_arn,
+				 struct aur_kms_status *st)
+{
+	if (!kms->ops->encrypt)
+		return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "the %s provider has no Encrypt",
+				    kms->ops->name);
+	if (!plaintext || !plaintext->len || !wrapped)
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "nothing to encrypt");
+	return kms->ops->encrypt(kms, key_id, ctx, plaintext, wrapped, key_arn, st);
+}
+
 enum aur_kms_err aur_kms_identity(struct aur_kms *kms, char *out, size_t len,
 				  struct aur_kms_status *st)
 {

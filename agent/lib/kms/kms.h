@@ -75,6 +75,16 @@ struct aur_kms_ops {
 				       struct aur_kms_status *st);
 	void (*destroy)(struct aur_kms *kms);
 	/*
+	 * Encrypt: wrap @plaintext (a data key, secmem) under CMK @key_id with
+	 * @ctx.  @key_arn (AUR_ARN_MAX, may be NULL) receives the CMK's ARN.
+	 * Used across regions, where ReEncrypt cannot go (aurora copy).
+	 */
+	enum aur_kms_err (*encrypt)(struct aur_kms *kms, const char *key_id,
+				    const struct aur_enc_ctx *ctx,
+				    const struct aur_secret *plaintext,
+				    struct aur_blob *wrapped, char *key_arn,
+				    struct aur_kms_status *st);
+	/*
 	 * Identity of the key store (see aur_kms_identity() in aurora.h):
 	 * reads only, never creates.  NULL: the provider has none ("").
 	 */

@@ -16,7 +16,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aws_hostlib as H  # noqa: E402
 
-PLAN = 40
+PLAN = 44
 
 
 def main():
@@ -152,6 +152,36 @@ def main():
         r = d.run("reencrypt", k1["KeyId"], "volume=wrong", b1, "alias/aurora-dst", "-", b2)
         t.check(r.get("result") == "InvalidCiphertextException" and r.get("definitive") == "1",
                 "ReEncrypt with the wrong source context: InvalidCiphertextException", r)
+
+        # Encrypt (aurora copy): Decrypt here, Encrypt under a CMK of another region,
+        # the request routed by the ARN's region.
+        kw = boto3.client("kms", endpoint_url=url, region_name="eu-west-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        k4 = kw.create_key(Description="aurora copy CMK in eu-west-1")["KeyMetadata"]
+        b4 = os.path.join(tmp, "b4")
+        r = d.run("encrypt", ctx, b1, k4["Arn"], "volume=vol-0002,region=eu-west-1", b4)
+        t.check(r.get("result") == "OK" and r.get("arn") == k4["Arn"],
+                "Encrypt under a CMK of eu-west-1: KeyId is its ARN", r)
+        blob4 = open(b4, "rb").read() if os.path.exists(b4) else b""
+        try:
+            got = kw.decrypt(CiphertextBlob=blob4,
+                             EncryptionContext={"volume": "vol-0002", "region": "eu-west-1"})
+            got = (got["Plaintext"].hex(), got["KeyId"])
+        except Exception as e:  # noqa: BLE001
+            got = (repr(e), None)
+        t.check(got == (pt, k4["Arn"]), "boto3 in eu-west-1 unwraps the Encrypt blob to the DEK", got)
+        try:
+            kms.decrypt(CiphertextBlob=blob4,
+                        EncryptionContext={"volume": "vol-0002", "region": "eu-west-1"})
+            got = "decrypted in us-east-1"
+        except Exception as e:  # noqa: BLE001
+            got = type(e).__name__
+        t.check(got != "decrypted in us-east-1", "the eu-west-1 blob is not usable in us-east-1", got)
+        # (moto does not refuse Encrypt under a disabled key; a missing one it does.)
+        gone = k4["Arn"].rsplit("/", 1)[0] + "/00000000-0000-4000-8000-000000000000"
+        r = d.run("encrypt", ctx, b1, gone, "-", b4)
+        t.check(r["rc"] == 3 and r.get("result") == "NotFoundException",
+                "Encrypt under a missing CMK of eu-west-1: NotFoundException", r)
 
         # Key state through DescribeKey.
         kms.disable_key(KeyId=k1["KeyId"])

@@ -7,6 +7,8 @@
  *   aws_kms_driver [-o ...] generate KEY NBYTES CTX OUT_BLOB
  *   aws_kms_driver [-o ...] decrypt KEY|- CTX IN_BLOB
  *   aws_kms_driver [-o ...] reencrypt SRCKEY|- SRCCTX IN_BLOB DSTKEY DSTCTX OUT_BLOB
+ *   aws_kms_driver [-o ...] encrypt SRCCTX IN_BLOB DSTKEY DSTCTX OUT_BLOB
+ *       (Decrypt IN_BLOB, then Encrypt its plaintext under DSTKEY: aurora copy)
  *   aws_kms_driver [-o ...] via-config CONFIG_REGION CONFIG_ENDPOINT describe KEY
  *   aws_kms_driver [-o ...] describe-n N KEY    (N calls, one provider: "ok=<n OK>")
  *
@@ -222,6 +224,25 @@ int main(int argc, char **argv)
 		if (!e) {
 			printf("arn=%s blob_len=%zu\n", arn, dst.len);
 			if (write_blob(argv[i + 5], &dst))
+				e = AUR_KMS_E_INTERNAL;
+		}
+	} else if (!strcmp(op, "encrypt") && i + 5 == argc) {
+		struct aur_enc_ctx sctx, dctx;
+		struct aur_secret *pt = NULL;
+		static struct aur_blob src, dst;
+		char arn[AUR_ARN_MAX] = "";
+
+		if (parse_ctx(argv[i], &sctx) || parse_ctx(argv[i + 3], &dctx) ||
+		    read_blob(argv[i + 1], &src))
+			return usage();
+		e = kms->ops->decrypt(kms, NULL, &sctx, &src, &pt, NULL, &st);
+		if (!e)
+			e = aur_kms_encrypt(kms, argv[i + 2], &dctx, pt, &dst, arn, &st);
+		aur_secret_free(pt);
+		print_status(kms, e, &st);
+		if (!e) {
+			printf("arn=%s blob_len=%zu\n", arn, dst.len);
+			if (write_blob(argv[i + 4], &dst))
 				e = AUR_KMS_E_INTERNAL;
 		}
 	} else {

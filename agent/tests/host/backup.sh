@@ -87,6 +87,46 @@ expect 4 "$arn" "disabled CMK: refused naming it" "$A" restore "$T/b" "$T/d3" --
 expect 0 "" "verify needs no usable key" "$A" backup verify "$T/b"
 "$A" kms enable-key --key-id "$arn" >/dev/null 2>&1
 
+# copy to another region: Decrypt in eu-west-1, Encrypt in us-west-2
+kw=$("$A" --region us-west-2 kms create-key --description west --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["Arn"])')
+case $kw in arn:*:kms:us-west-2:*) ok "a CMK in us-west-2";; *) notok "a CMK in us-west-2 ($kw)";; esac
+expect 2 "kms-key-id" "copy without --kms-key-id refused" "$A" copy "$T/b" "$T/c"
+expect 2 "another region\|region of the backup" "copy to a CMK of the same region refused" "$A" copy "$T/b" "$T/c" --kms-key-id "$k2"
+[ ! -e "$T/c" ] && ok "refused copy left no file" || notok "refused copy left no file"
+expect 4 "arn:aws:kms:us-west-2:111122223333:key/00000000-0000-4000-8000-000000000000" "copy to an unknown CMK: refused naming it" \
+	"$A" copy "$T/b" "$T/c" --kms-key-id arn:aws:kms:us-west-2:111122223333:key/00000000-0000-4000-8000-000000000000
+expect 3 "chunk $i " "copy of a corrupt backup refused naming the chunk" "$A" copy "$T/bc" "$T/c" --kms-key-id "$kw"
+[ ! -e "$T/c" ] && ok "no copy of a corrupt backup" || notok "no copy of a corrupt backup"
+expect 0 "" "copy to the us-west-2 CMK" "$A" copy "$T/b" "$T/c" --kms-key-id "$kw"
+expect 0 "" "the copy verifies" "$A" backup verify "$T/c"
+expect 7 "" "copy onto an existing file refused" "$A" copy "$T/b" "$T/c" --kms-key-id "$kw"
+"$A" --json backup verify "$T/c" > "$T/jc"
+python3 - "$T/j" "$T/jc" <<'PY' && ok "copy manifest: new UUID, us-west-2 CMK, same chunks" || notok "copy manifest: new UUID, us-west-2 CMK, same chunks"
+import json, sys
+a, c = (json.load(open(f)) for f in sys.argv[1:3])
+sys.exit(not (c["volume_uuid"] != a["volume_uuid"] and c["cmk_region"] == "us-west-2" and
+              ":us-west-2:" in c["cmk_arn"] and c["chunks"] == a["chunks"] and
+              c["data_chunks"] == a["data_chunks"]))
+PY
+# the chunk records (ciphertext) are byte for byte those of the source backup
+recs() { local m; m=$(od -An -tu4 -j12 -N4 "$1" | tr -d ' '); tail -c +$((32 + m + 65536 + 1)) "$1" | head -c -$((24 + 112 * 32 + 32)); }
+same <(recs "$T/b") <(recs "$T/c") "copy: chunk records identical (data stays ciphertext)"
+head -c 70000 "$T/c" | tr -d '\0' | grep -q "\"copied_from\": *\"$uuid_src\"" &&
+	ok "lineage.copied_from in the copy's header" || notok "lineage.copied_from in the copy's header"
+"$A" kms disable-key --key-id "$arn" >/dev/null 2>&1
+truncate -s 8M "$T/d4"
+expect 0 "" "source CMK disabled: the copy restores" "$A" --region us-west-2 restore "$T/c" "$T/d4"
+same <(data "$T/src") <(data "$T/d4") "restored copy: ciphertext identical"
+head -c 70000 "$T/d4" | tr -d '\0' | grep -q "\"copied_from\": *\"$uuid_src\"" &&
+	ok "restored copy keeps lineage.copied_from" || notok "restored copy keeps lineage.copied_from"
+head -c 70000 "$T/d4" | tr -d '\0' | grep -q "$kw" && ok "restored copy under the us-west-2 CMK" || notok "restored copy under the us-west-2 CMK"
+"$A" kms enable-key --key-id "$arn" >/dev/null 2>&1
+"$A" kms disable-key --key-id "$kw" >/dev/null 2>&1
+expect 4 "$kw" "destination CMK disabled: the copy's restore names it" "$A" restore "$T/c" "$T/d3" --yes
+"$A" kms enable-key --key-id "$kw" >/dev/null 2>&1
+"$A" copy "$T/b" - --kms-key-id "$kw" --quiet > "$T/c2" && ok "copy to stdout" || notok "copy to stdout"
+expect 0 "" "copy from stdin verifies" bash -c "'$A' copy - '$T/c3' --kms-key-id '$kw' < '$T/b' && '$A' backup verify '$T/c3'"
+
 # header backup / restore
 expect 0 "" "header backup" "$A" header backup "$T/src" "$T/h"
 cp "$T/src" "$T/src2"

@@ -552,6 +552,48 @@ static enum aur_kms_err aws_re_encrypt(struct aur_kms *kms, const char *src_key_
 	return e;
 }
 
+static enum aur_kms_err aws_encrypt(struct aur_kms *kms, const char *key_id,
+				    const struct aur_enc_ctx *ctx,
+				    const struct aur_secret *plaintext,
+				    struct aur_blob *wrapped, char *key_arn,
+				    struct aur_kms_status *st)
+{
+	struct json_object *req, *reply;
+	enum aur_kms_err e;
+	size_t n;
+	char *b64;
+
+	if (!valid_key_id(key_id) || !wrapped || !plaintext || plaintext->len < 1 ||
+	    plaintext->len > 4096)
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad key id or plaintext");
+	/* The base64 of the data key is as secret as the key: secmem, wiped. */
+	n = aur_base64_encoded_size(plaintext->len);
+	{
+		struct aur_secret *enc = aur_secret_alloc(n);
+
+		if (!enc)
+			return aur_kms_fail(st, AUR_KMS_E_INTERNAL, 0, "out of memory");
+		b64 = (char *)enc->data;
+		aur_base64_encode(plaintext->data, plaintext->len, b64, n);
+		req = request("KeyId", key_id);
+		if (req)
+			json_object_object_add(req, "Plaintext", json_object_new_string(b64));
+		aur_secret_free(enc);
+	}
+	if (req && add_ctx(req, "EncryptionContext", ctx)) {
+		json_object_put(req);
+		return aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "bad encryption context");
+	}
+	e = exchange(kms, "Encrypt", key_id, req, &reply, st);
+	if (e)
+		return e;
+	e = aur_kms_aws_take_blob(reply, "CiphertextBlob", wrapped, st);
+	if (!e)
+		aur_kms_aws_take_arn(reply, "KeyId", key_arn);
+	json_object_put(reply);
+	return e;
+}
+
 static void aws_destroy(struct aur_kms *kms)
 {
 	struct aws_priv *p;
@@ -576,6 +618,7 @@ static const struct aur_kms_ops aws_ops = {
 	.decrypt = aws_decrypt,
 	.re_encrypt = aws_re_encrypt,
 	.destroy = aws_destroy,
+	.encrypt = aws_encrypt,
 };
 
 static const char *env_nonempty(const char *name)

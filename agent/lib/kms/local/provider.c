@@ -266,6 +266,42 @@ end_call:
 	return e;
 }
 
+static aur_kerr l_encrypt(struct aur_kms *kms, const char *key_id, const struct aur_enc_ctx *ctx,
+			  const struct aur_secret *plaintext, struct aur_blob *wrapped,
+			  char *out_arn, struct aur_kms_status *st)
+{
+	struct lk_call call;
+	struct lkey *k;
+	aur_kerr e;
+
+	e = lk_call_begin(&call, kms, "Encrypt", key_id, LK_READ, st);
+	call.rec.ctx = ctx;
+	if (e)
+		goto end_call;
+	if (!key_id || !*key_id) {
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0, "ValidationException: KeyId is required");
+		goto end_call;
+	}
+	if (plaintext->len == 0 || plaintext->len > AUR_DATA_KEY_MAX) {
+		e = aur_kms_fail(st, AUR_KMS_E_INVALID_ARG, 0,
+				 "ValidationException: Plaintext must be 1..1024 bytes");
+		goto end_call;
+	}
+	e = lk_resolve(kms, key_id, USE_CRYPTO, false, &k, st);
+	if (e)
+		goto end_call;
+	lk_key_arn(k, call.arn, sizeof(call.arn));
+	e = lk_usable(k, st);
+	if (e)
+		goto end_call;
+	e = lk_wrap(call.p, k, ctx, plaintext->data, plaintext->len, wrapped, st);
+end_call:
+	e = lk_call_end(&call, e);
+	if (!e && out_arn)
+		aur_strcpy(out_arn, AUR_ARN_MAX, call.arn);
+	return e;
+}
+
 static void l_destroy(struct aur_kms *kms)
 {
 	struct local_priv *p;
@@ -288,6 +324,7 @@ static const struct aur_kms_ops local_ops = {
 	.decrypt = l_decrypt,
 	.re_encrypt = l_reencrypt,
 	.destroy = l_destroy,
+	.encrypt = l_encrypt,
 	.identity = lk_identity,
 };
 
