@@ -347,6 +347,28 @@ static int bad_file(struct aur_error *err, int r, const char *msg)
 	return r;
 }
 
+/*
+ * Check every chunk of a seekable backup, then read it again from its head
+ * (@m holds the head afresh).  0, or an error set in @err.
+ */
+static int verify_whole(struct bk_stream *s, struct bk_meta *m, bool progress,
+			struct aur_error *err)
+{
+	char e[600];
+	int r;
+
+	r = bk_read_chunks(s, m, NULL, NULL, progress, "verify", e, sizeof(e));
+	if (r)
+		return bad_file(err, r, e);
+	bk_meta_free(m);
+	r = bk_stream_rewind(s);
+	if (!r)
+		r = bk_read_head(s, m, e, sizeof(e));
+	if (r)
+		return bad_file(err, r, r == -ESPIPE ? "cannot rewind the backup file" : e);
+	return 0;
+}
+
 int aur_backup_verify(const char *file, bool progress, struct aur_backup_info *info,
 		      struct aur_error *err)
 {
@@ -577,19 +599,9 @@ int aur_backup_restore(struct aur_kms *kms, const char *file, const char *device
 	}
 	if (seekable) {
 		/* Verify the whole file before anything is written. */
-		r = bk_read_chunks(&s, &m, NULL, NULL, o->progress, "verify", e, sizeof(e));
-		if (r) {
-			bad_file(err, r, e);
+		r = verify_whole(&s, &m, o->progress, err);
+		if (r)
 			goto out;
-		}
-		bk_meta_free(&m);
-		r = bk_stream_rewind(&s);
-		if (!r)
-			r = bk_read_head(&s, &m, e, sizeof(e));
-		if (r) {
-			bad_file(err, r, r == -ESPIPE ? "cannot rewind the backup file" : e);
-			goto out;
-		}
 	}
 	r = rewrap(kms, &m.hr.hdr, o->kms_key_id, &nh, err);
 	if (r)
@@ -807,19 +819,10 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 		goto out;
 	}
 	if (seekable) {
-		r = bk_read_chunks(&s, &m, NULL, NULL, o->progress, "verify", e, sizeof(e));
-		if (r) {
-			bad_file(err, r, e);
+		/* Verify the whole file before anything is written. */
+		r = verify_whole(&s, &m, o->progress, err);
+		if (r)
 			goto out;
-		}
-		bk_meta_free(&m);
-		r = bk_stream_rewind(&s);
-		if (!r)
-			r = bk_read_head(&s, &m, e, sizeof(e));
-		if (r) {
-			bad_file(err, r, r == -ESPIPE ? "cannot rewind the backup file" : e);
-			goto out;
-		}
 	}
 	r = copy_rewrap(kms, &m.hr.hdr, o->kms_key_id, &nh, err);
 	if (r)
