@@ -348,6 +348,33 @@ static int bad_file(struct aur_error *err, int r, const char *msg)
 }
 
 /*
+ * Start reading backup @file (open as @in) into @s and its head into @m; a
+ * backup of a whole volume is needed.  0, or an error set in @err.
+ */
+static int read_volume_head(struct bk_stream *s, struct bk_meta *m, int in, const char *file,
+			    struct aur_error *err)
+{
+	char e[600];
+	int r;
+
+	r = bk_stream_init(s, in, strcmp(file, "-") ? file : "standard input");
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		return r;
+	}
+	r = bk_read_head(s, m, e, sizeof(e));
+	if (r)
+		return bad_file(err, r, e);
+	if (strcmp(m->info.kind, "volume")) {
+		aur_error_set(err, EXIT_BADFILE, "%s is a %s backup, not a volume backup%s", file,
+			      m->info.kind, strcmp(m->info.kind, "header") ? "" :
+			      " (use aurora header restore)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Check every chunk of a seekable backup, then read it again from its head
  * (@m holds the head afresh).  0, or an error set in @err.
  */
@@ -566,23 +593,9 @@ int aur_backup_restore(struct aur_kms *kms, const char *file, const char *device
 	in = open_input(file, &seekable, err);
 	if (in < 0)
 		return in;
-	r = bk_stream_init(&s, in, strcmp(file, "-") ? file : "standard input");
-	if (r) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+	r = read_volume_head(&s, &m, in, file, err);
+	if (r)
 		goto out;
-	}
-	r = bk_read_head(&s, &m, e, sizeof(e));
-	if (r) {
-		bad_file(err, r, e);
-		goto out;
-	}
-	if (strcmp(m.info.kind, "volume")) {
-		aur_error_set(err, EXIT_BADFILE, "%s is a %s backup, not a volume backup%s", file,
-			      m.info.kind, strcmp(m.info.kind, "header") ? "" :
-			      " (use aurora header restore)");
-		r = -EINVAL;
-		goto out;
-	}
 	c.fd = open_target(device, m.info.data_offset + m.info.data_size, o->yes, &c.blk, "--yes",
 			   err);
 	if (c.fd < 0) {
@@ -802,22 +815,9 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 	in = open_input(file, &seekable, err);
 	if (in < 0)
 		return in;
-	r = bk_stream_init(&s, in, strcmp(file, "-") ? file : "standard input");
-	if (r) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+	r = read_volume_head(&s, &m, in, file, err);
+	if (r)
 		goto out;
-	}
-	r = bk_read_head(&s, &m, e, sizeof(e));
-	if (r) {
-		bad_file(err, r, e);
-		goto out;
-	}
-	if (strcmp(m.info.kind, "volume")) {
-		aur_error_set(err, EXIT_BADFILE, "%s is a %s backup, not a volume backup", file,
-			      m.info.kind);
-		r = -EINVAL;
-		goto out;
-	}
 	if (seekable) {
 		/* Verify the whole file before anything is written. */
 		r = verify_whole(&s, &m, o->progress, err);
