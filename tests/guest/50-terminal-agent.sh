@@ -100,7 +100,10 @@ ks=$AG_TMP/ks
 mv "$ks" "$ks.away"
 aurora agent --once --retries 1 >&2
 rc=$?
-ktap_result "unreachable: agent pass with the keystore gone exits 5 (retry later)" "$([ $rc = 5 ]; echo $?)"
+# A keystore that is not there is a configuration problem (not mounted?),
+# never a verdict: exit 10.
+ktap_result "unreachable: agent pass with the keystore gone exits 10 (configuration error, exit $rc)" \
+	"$([ $rc = 10 ]; echo $?)"
 ktap_check_fails "unreachable: the volume is not terminal" is_terminal "$NAME"
 ktap_check "unreachable: I/O still works" reads_ok "$NAME"
 rm -rf "$ks"  # the empty mount point the agent saw
