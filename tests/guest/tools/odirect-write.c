@@ -20,16 +20,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int set_fail(int on)
+/* @mif: /proc/self/make-it-fail, opened beforehand (opening allocates). */
+static int set_fail(int mif, int on)
 {
-	int fd = open("/proc/self/make-it-fail", O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, on ? "1" : "0", 1);
-	close(fd);
-	return n == 1 ? 0 : -1;
+	return pwrite(mif, on ? "1" : "0", 1, 0) == 1 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -38,7 +32,7 @@ int main(int argc, char **argv)
 	uint64_t x;
 	void *buf;
 	ssize_t n;
-	int fd, fail = 0;
+	int fd, mif = -1, fail = 0;
 	size_t i;
 
 	if (argc < 4 || argc > 5) {
@@ -79,13 +73,24 @@ int main(int argc, char **argv)
 		perror("odirect-write: open");
 		return 2;
 	}
-	if (fail && set_fail(1)) {
+	/*
+	 * Nothing of ours may need a page while the task's allocations fail:
+	 * a page fault then loops for ever ("VM_FAULT_OOM leaked out"), in
+	 * our code, not in the write.  So every mapping is populated and
+	 * locked, page tables included, and the knob's file is opened first.
+	 */
+	if (fail) {
+		mif = open("/proc/self/make-it-fail", O_WRONLY);
+		if (mif < 0 || mlockall(MCL_CURRENT) || set_fail(mif, 1)) {
+			perror("odirect-write: /proc/self/make-it-fail");
+			return 2;
+		}
+	}
+	n = pwrite(fd, buf, len, off);
+	if (fail && set_fail(mif, 0)) {
 		perror("odirect-write: /proc/self/make-it-fail");
 		return 2;
 	}
-	n = pwrite(fd, buf, len, off);
-	if (fail)
-		set_fail(0);
 	if (n != (ssize_t)len) {
 		fprintf(stderr, "odirect-write: write: %s\n",
 			n < 0 ? strerror(errno) : "short write");
