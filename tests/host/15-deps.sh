@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); echo "not ok $n - $*"; }
-echo "1..9"
+echo "1..10"
 
 # A stand-in apt-cache answering from $FAKE/pkgnames and $FAKE/policy, and
 # a stand-in dpkg-query answering from $FAKE/installed ("PACKAGE" lines).
@@ -95,6 +95,19 @@ c=$(mkcase lag)
 no_candidate "$c" linux-image-6.12.118+deb12-amd64
 expect "signed 6.12.118 only referenced: its -unsigned image with the .118 headers" "$c" \
 	'^kernel 6\.12: 6\.12\.118\+deb12-amd64 \(linux-image-6\.12\.118\+deb12-amd64-unsigned, linux-headers-6\.12\.118\+deb12-amd64\)$'
+
+# dpkg_only DIR PACKAGE: PACKAGE's candidate is known only from dpkg's status
+# file (removed with its configuration kept, or dropped by the archive).
+dpkg_only() {
+	awk -v p="$2:" '/^[^ ]/ { on = ($0 == p) }
+		on && /^        [0-9]+ http/ { print "        100 /var/lib/dpkg/status"; next } { print }' \
+		"$1/policy" > "$1/policy.new" && mv "$1/policy.new" "$1/policy"
+}
+
+c=$(mkcase dpkgonly)
+dpkg_only "$c" linux-headers-6.12.118+deb12-amd64
+expect "headers of .118 known only from dpkg's status, not installed: .117" "$c" \
+	'^kernel 6\.12: 6\.12\.117\+deb12-amd64 '
 
 c=$(mkcase noimage)
 echo "linux-headers-6.12.119+deb12-amd64" >> "$c/pkgnames"
