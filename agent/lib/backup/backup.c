@@ -140,6 +140,32 @@ static int open_output(const char *file, bool force, bool *created, struct aur_e
 	return fd;
 }
 
+/*
+ * Create backup @file (*@fd; "-": standard output) and write the head of
+ * a backup described by @info, with header area @area, through @s.  0, or
+ * an error set in @err (*@fd may be open: the caller closes it).
+ */
+static int start_output(const char *file, bool force, bool *created, struct bk_stream *s,
+			const struct aur_backup_info *info, const uint8_t *area, int *fd,
+			struct aur_error *err)
+{
+	char e[600];
+	int r;
+
+	*fd = open_output(file, force, created, err);
+	if (*fd < 0)
+		return *fd;
+	r = bk_stream_init(s, *fd, strcmp(file, "-") ? file : "standard output");
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		return r;
+	}
+	r = bk_write_head(s, info, area, e, sizeof(e));
+	if (r)
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s", e);
+	return r;
+}
+
 static void close_output(int fd, const char *file, bool created, bool failed)
 {
 	if (fd != STDOUT_FILENO)
@@ -246,18 +272,9 @@ int aur_backup_create(const char *source, const char *file, const struct aur_bac
 		aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error: %s", source, strerror(-r));
 		goto out;
 	}
-	out = open_output(file, o->force, &created, err);
-	if (out < 0) {
-		r = out;
+	r = start_output(file, o->force, &created, &s, &in, area, &out, err);
+	if (r)
 		goto out;
-	}
-	r = bk_stream_init(&s, out, strcmp(file, "-") ? file : "standard output");
-	if (!r)
-		r = bk_write_head(&s, &in, area, e, sizeof(e));
-	if (r) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "%s", e);
-		goto out;
-	}
 	bk_progress_start(&p, o->progress, "backup", in.data_size);
 	for (i = 0; i < in.chunks; i++) {
 		uint64_t off = i * in.chunk_size;
@@ -846,18 +863,9 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 	ni.chunk_size = m.info.chunk_size;
 	ni.chunks = m.info.chunks;
 	ni.data_chunks = 0;
-	ofd = open_output(dest, o->force, &created, err);
-	if (ofd < 0) {
-		r = ofd;
+	r = start_output(dest, o->force, &created, &os, &ni, area, &ofd, err);
+	if (r)
 		goto out;
-	}
-	r = bk_stream_init(&os, ofd, strcmp(dest, "-") ? dest : "standard output");
-	if (!r)
-		r = bk_write_head(&os, &ni, area, e, sizeof(e));
-	if (r) {
-		aur_error_set(err, AUR_EXIT_FAILURE, "%s", e);
-		goto out;
-	}
 	c.out = &os;
 	c.chunks = m.info.chunks;
 	c.p = &p;
