@@ -24,7 +24,16 @@ and sets how every later request is answered, until the next such request:
   timeout   swallowed: no answer, the client times out (as with GATE)
   reset     the connection breaks: a few bytes that are not HTTP instead of
             an answer (the guest's bridge cannot send a TCP reset; the
-            client sees its connection fail mid-reply, as after one)  The relay listens on SOCKET-PATH; QEMU connects to it, once per guest boot
+            client sees its connection fail mid-reply, as after one)
+
+Region gate (tests/guest/76-copy-aws.sh): a request for the path
+/__aurora_region/<region> is answered here (200, never forwarded); from
+then on only requests signed for <region> (the region of the SigV4
+credential scope in their Authorization header) reach the KMS, every other
+one gets the 'reset' answer above: that region's KMS is unreachable.
+/__aurora_region/any lifts the gate.
+
+The relay listens on SOCKET-PATH; QEMU connects to it, once per guest boot
 (the harness may boot twice); it runs until killed.
 """
 import http.client
@@ -36,6 +45,8 @@ MAX_BODY = 1 << 20
 FAULT_PATH = '/__aurora_fault/'
 FAULTS = ('none', 'throttle', '5xx', 'timeout', 'reset')
 fault = {'mode': 'none', 'n': 0}
+REGION_PATH = '/__aurora_region/'
+gate_region = {'only': None}
 
 
 def fault_reply(mode):
@@ -54,6 +65,19 @@ def fault_reply(mode):
     body = ('{"__type":"%s","message":"injected by kms-relay"}' % typ).encode()
     return (f'HTTP/1.1 {status} {reason}\r\nContent-Type: application/x-amz-json-1.1\r\n'
             f'Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n').encode() + body
+
+
+def signed_region(headers):
+    """The region of a request's SigV4 credential scope, or None."""
+    for k, v in headers:
+        if k.lower() != 'authorization':
+            continue
+        i = v.find('Credential=')
+        if i < 0:
+            return None
+        scope = v[i + len('Credential='):].split(',', 1)[0].split('/')
+        return scope[2] if len(scope) >= 5 else None
+    return None
 
 
 def read_request(f):
@@ -119,6 +143,27 @@ def serve(conn, port, log, gate=None):
             try:
                 conn.sendall((f'HTTP/1.1 {200 if ok else 400} X\r\nContent-Length: {len(msg)}\r\n'
                               f'Connection: keep-alive\r\n\r\n{msg}').encode())
+            except OSError:
+                return
+            continue
+        if path.startswith(REGION_PATH):
+            r = path[len(REGION_PATH):]
+            ok = r == 'any' or (r and all(c.isalnum() or c == '-' for c in r))
+            if ok:
+                gate_region['only'] = None if r == 'any' else r
+            msg = f'region {r}' if ok else f'bad region {r}'
+            print(f'kms-relay: {msg}', file=log, flush=True)
+            try:
+                conn.sendall((f'HTTP/1.1 {200 if ok else 400} X\r\nContent-Length: {len(msg)}\r\n'
+                              f'Connection: keep-alive\r\n\r\n{msg}').encode())
+            except OSError:
+                return
+            continue
+        if gate_region['only'] and signed_region(headers) != gate_region['only']:
+            print(f'kms-relay: {method} {path} signed for {signed_region(headers)} -> '
+                  f'unreachable (only {gate_region["only"]})', file=log, flush=True)
+            try:
+                conn.sendall(fault_reply('reset'))
             except OSError:
                 return
             continue

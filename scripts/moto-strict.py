@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """moto's server, with AWS KMS's key-state rules on the cryptographic calls.
 
-moto (5.x) answers Decrypt, ReEncrypt and GenerateDataKey even when the CMK
+moto (5.x) answers Decrypt, Encrypt, ReEncrypt and GenerateDataKey even when the CMK
 is Disabled or PendingDeletion; AWS refuses them (DisabledException,
 KMSInvalidStateException).  The agent's verdicts rest on what Decrypt says
 (Documentation/aurora.md, "Verdicts"), so the stand-in must say it too.
@@ -40,6 +40,7 @@ def require_enabled(backend, key_id):
 _decrypt = models.KmsBackend.decrypt
 _re_encrypt = models.KmsBackend.re_encrypt
 _generate_data_key = models.KmsBackend.generate_data_key
+_encrypt = models.KmsBackend.encrypt
 
 
 def decrypt(self, ciphertext_blob, encryption_context, key_id=None):
@@ -65,7 +66,14 @@ def generate_data_key(self, key_id, *args, **kwargs):
     return _generate_data_key(self, key_id, *args, **kwargs)
 
 
+def encrypt(self, key_id, plaintext, encryption_context):
+    require_enabled(self, self.any_id_to_key_id(key_id))
+    return _encrypt(self, key_id=key_id, plaintext=plaintext,
+                    encryption_context=encryption_context)
+
+
 models.KmsBackend.decrypt = decrypt
+models.KmsBackend.encrypt = encrypt
 models.KmsBackend.re_encrypt = re_encrypt
 models.KmsBackend.generate_data_key = generate_data_key
 
