@@ -1,0 +1,184 @@
+#!/bin/bash
+# The operator's procedures of Documentation/backup.md, run as written: each
+# shell block marked '<!-- procedure: NAME -->' is taken from the document
+# (copied into the guest as /tests/doc/backup.md) and run with bash -e -o
+# pipefail, its placeholders ($CMK, $BACKUP, $DEST_CMK) set as the prose
+# defines them.  The world the document assumes is built first: a thin pool
+# vg/pool with the thin LVs vg/db (the volume 'db', ext4 with files),
+# vg/db-new and vg/db-eu, the embedded KMS in us-east-1 (the copy's
+# "destination host" is the same keystore configured for eu-west-1).  Every
+# procedure's outcome is asserted: the files' checksums, fsck, lineage, the
+# keystore brought back, the header put back, the way out of terminal.
+# For the streaming example, 'aws s3 cp' is a stand-in (a directory as the
+# bucket): the guest has no AWS CLI and no network.
+. /tests/lib.sh
+. /tests/40-agent-lib.inc
+ktap_plan 33
+dmesg_mark
+ag_modules >&2
+modprobe dm-thin-pool 2> /dev/null
+modprobe dm-snapshot 2> /dev/null
+
+DOC=/tests/doc/backup.md
+[ -r "$DOC" ] || { echo "Bail out! no $DOC in the guest"; exit 1; }
+# proc NAME: the text of the procedure block NAME of the document.
+proc() {
+	awk -v want="<!-- procedure: $1 -->" '
+		$0 == want { armed = 1; next }
+		armed == 1 && /^```sh$/ { armed = 2; next }
+		armed == 2 && /^```$/ { exit }
+		armed == 2 { print }
+		armed == 1 { exit 1 }' "$DOC"
+}
+# run_proc NAME: run the block NAME as written (bash -e, pipefail), its
+# text and output to the log; true when every command succeeded.
+run_proc() {
+	local text
+	text=$(proc "$1") && [ -n "$text" ] || { note "no procedure '$1' in $DOC"; return 1; }
+	note "procedure $1:"
+	printf '%s\n' "$text" | sed 's/^/#   | /'
+	bash -e -o pipefail -c "$text" > "$AG_TMP/proc-$1.out" 2>&1
+	local rc=$?
+	sed 's/^/#   > /' "$AG_TMP/proc-$1.out" | head -n 40
+	[ $rc = 0 ] || note "procedure $1: exit $rc"
+	return $rc
+}
+
+# The embedded KMS, the source region us-east-1; one agent pass makes a
+# lost CMK terminal (the inaccessible window: 52-verdicts.sh).
+printf 'keystore = %s/ks\naccount = 111122223333\nregion = us-east-1\nconfirm_passes = 1\nrecovery_window = 0\n' \
+	"$AG_TMP" > "$AURORA_CONF"
+sed 's/^region = .*/region = eu-west-1/' "$AURORA_CONF" > "$AG_TMP/eu.conf"
+export AURORA_CONF
+
+# --- The world the document assumes -------------------------------------
+if lvm vgs vg > /dev/null 2>&1 || [ -e /backups ] || [ -e /secure ] || [ -e /srv/db ]; then
+	echo "Bail out! a VG 'vg', /backups, /secure or /srv/db exists already"
+	exit 1
+fi
+pv=$(ag_loop 400)
+on_exit "rm -rf /backups /secure /srv/db"
+on_exit "lvm vgremove -q -f vg; lvm pvremove -q -f $pv"
+on_exit "umount /srv/db 2>/dev/null; aurora close db 2>/dev/null; aurora close db-eu 2>/dev/null"
+thin() {
+	lvm pvcreate -q "$pv" && lvm vgcreate -q vg "$pv" &&
+		lvm lvcreate -q -L 300M -T vg/pool &&
+		for lv in db db-new db-eu; do lvm lvcreate -q -V 48M -T vg/pool -n $lv || return 1; done
+	test -b /dev/vg/db && test -b /dev/vg/db-new && test -b /dev/vg/db-eu
+}
+ktap_check "thin pool vg/pool, thin LVs vg/db, vg/db-new, vg/db-eu" thin
+CMK=$(aurora kms create-key --description db --json | sed -n 's/.*"Arn":"\([^"]*\)".*/\1/p')
+export CMK
+mkdir -p /mnt/doc
+setup() {
+	aurora format /dev/vg/db --kms-key-id "$CMK" --yes && aurora open /dev/vg/db db &&
+		mkfs.ext4 -q /dev/mapper/db && mount /dev/mapper/db /mnt/doc &&
+		dd if=/dev/urandom of=/mnt/doc/rand bs=64k count=64 status=none &&
+		seq 1 40000 > /mnt/doc/seq && (cd /mnt/doc && sha256sum rand seq) > "$AG_TMP/sums" &&
+		umount /mnt/doc
+}
+ktap_check "volume db on /dev/vg/db under $CMK: ext4 with files, open" setup
+db_uuid=$(ag_uuid /dev/vg/db)
+# files_ok DEV: DEV (a mapping) has a clean filesystem and the files.
+files_ok() {
+	e2fsck -f -n "$1" >&2 && mount -o ro "$1" /mnt/doc || return 1
+	(cd /mnt/doc && sha256sum -c "$AG_TMP/sums") >&2
+	local r=$?
+	umount /mnt/doc
+	return $r
+}
+mkdir -p /secure
+( umask 077; echo 'correct horse battery staple' > /secure/passfile )
+
+# --- A regular backup schedule ----------------------------------------------
+BACKUP=/backups/db-$(date +%F).bak
+export BACKUP
+ktap_check "procedure schedule runs as written" run_proc schedule
+ktap_result "schedule: the day's backup and the header backup exist" \
+	"$([ -s "$BACKUP" ] && [ -s /backups/db.hdr ]; echo $?)"
+ktap_result "schedule: no temporary snapshot left" \
+	"$(! lvm lvs --noheadings -o lv_name vg | grep -q aurora-backup; echo $?)"
+# The object-storage stand-in: 'aws s3 cp - s3://B/K' and 'aws s3 cp s3://B/K -'.
+mkdir -p "$AG_TMP/bin" "$AG_TMP/s3"
+cat > "$AG_TMP/bin/aws" << EOF
+#!/bin/bash
+# stand-in for the AWS CLI's 's3 cp' with a stream on one side
+[ "\$1 \$2" = "s3 cp" ] || { echo "aws stand-in: only s3 cp" >&2; exit 2; }
+case "\$3 \$4" in
+"- s3://"*) mkdir -p "$AG_TMP/s3/\$(dirname "\${4#s3://}")" && cat > "$AG_TMP/s3/\${4#s3://}" ;;
+"s3://"*" -") cat "$AG_TMP/s3/\${3#s3://}" ;;
+*) echo "aws stand-in: s3 cp - s3://... or s3 cp s3://... -" >&2; exit 2 ;;
+esac
+EOF
+chmod +x "$AG_TMP/bin/aws"
+# with_env VAR VALUE CMD...: CMD with VAR exported as VALUE, then VAR as it was.
+with_env() {
+	local var=$1 old=${!1} r
+	export "$1=$2"
+	shift 2
+	"$@"
+	r=$?
+	export "$var=$old"
+	return $r
+}
+ktap_check "procedure schedule-stream runs as written (aws s3 cp: a stand-in)" \
+	with_env PATH "$AG_TMP/bin:$PATH" run_proc schedule-stream
+ktap_result "schedule-stream: the object is a backup that verifies" \
+	"$(f=$AG_TMP/s3/bucket/db-$(date +%F).bak; [ -s "$f" ] && aurora backup verify "$f" --quiet >&2; echo $?)"
+
+# --- Snapshots on LVM thin storage -------------------------------------------
+ktap_check "procedure snapshot runs as written" run_proc snapshot
+ktap_result "snapshot: its backup verifies and names volume db" \
+	"$(aurora --json backup verify /backups/db-snap1.bak | tr -d ' \n' | grep -q "\"volume_uuid\":\"$db_uuid\""; echo $?)"
+ktap_result "snapshot: snapshot list showed vg/db-snap1; it is deleted" \
+	"$(grep -q 'db-snap1' "$AG_TMP/proc-snapshot.out" && ! lvm lvs vg/db-snap1 > /dev/null 2>&1; echo $?)"
+
+# --- Keystore recovery ---------------------------------------------------------
+ktap_check "procedure keystore-export runs as written" run_proc keystore-export
+ktap_result "keystore-export: the export exists" "$([ -s "/secure/ks-$(date +%F).aks" ]; echo $?)"
+ktap_check "the keystore is lost: db closed, the keystore directory emptied" \
+	bash -c "aurora close db && rm -rf $AG_TMP/ks && mkdir -p $AG_TMP/ks"
+ktap_check_fails "db does not open without its keystore" aurora open /dev/vg/db db
+ktap_check "procedure keystore-import runs as written" run_proc keystore-import
+ktap_check "keystore-import: db is open again, fsck clean, files identical" files_ok /dev/mapper/db
+
+# --- Restoring a damaged header -----------------------------------------------
+ktap_check "both header copies destroyed (db closed)" \
+	bash -c "aurora close db && dd if=/dev/zero of=/dev/vg/db bs=64k count=2 conv=fsync status=none"
+ktap_check_fails "db does not open with its header gone" aurora open /dev/vg/db db
+ktap_check "procedure header runs as written" run_proc header
+ktap_check "header: db is open again, fsck clean, files identical" files_ok /dev/mapper/db
+ktap_result "header: the same volume (UUID $db_uuid)" "$([ "$(ag_uuid /dev/vg/db)" = "$db_uuid" ]; echo $?)"
+
+# --- A cross-region copy ---------------------------------------------------------
+ktap_check "procedure copy-key runs as written" run_proc copy-key
+DEST_CMK=$(grep -o 'arn:aws:kms:eu-west-1:[0-9]*:key/[0-9a-f-]*' "$AG_TMP/proc-copy-key.out" | head -n 1)
+export DEST_CMK
+note "DEST_CMK=$DEST_CMK"
+ktap_result "copy-key: it printed the ARN of a CMK in eu-west-1" "$([ -n "$DEST_CMK" ]; echo $?)"
+ktap_check "procedure copy runs as written" run_proc copy
+ktap_result "copy: the copy is under \$DEST_CMK in eu-west-1" \
+	"$(aurora --json backup verify /backups/db.eu.bak | tr -d ' \n' | grep -q "\"cmk_arn\":\"$DEST_CMK\",\"cmk_region\":\"eu-west-1\""; echo $?)"
+ktap_check "procedure copy-restore runs as written (the host configured for eu-west-1)" \
+	with_env AURORA_CONF "$AG_TMP/eu.conf" run_proc copy-restore
+ktap_result "copy-restore: lineage.copied_from is db ($db_uuid), CMK \$DEST_CMK" \
+	"$(j=$(tr -d ' \n' < "$AG_TMP/proc-copy-restore.out"); [[ "$j" == *"\"copied_from\":\"$db_uuid\""* && "$j" == *"\"key_arn\":\"$DEST_CMK\""* ]]; echo $?)"
+ktap_check "copy-restore: db-eu fsck clean, files identical" files_ok /dev/mapper/db-eu
+aurora close db-eu >&2
+
+# --- The way out of terminal -------------------------------------------------------
+ktap_check "the CMK disabled" aurora kms disable-key --key-id "$CMK"
+aurora agent --once >&2
+ktap_result "db is terminal" \
+	"$([ "$(dmsetup status db | awk '{ print $4 }')" = terminal ] &&
+	   aurora status /dev/vg/db --json | tr -d ' \n' | grep -q '"state":"terminal"'; echo $?)"
+ktap_check "procedure way-out runs as written" run_proc way-out
+ktap_result "way-out: /srv/db holds the files, identical" \
+	"$(cd /srv/db && sha256sum -c "$AG_TMP/sums" >&2; echo $?)"
+s=$(aurora status /dev/vg/db-new --json | tr -d ' \n')
+note "$s"
+ktap_result "way-out: a new volume on /dev/vg/db-new restored from db, active" \
+	"$([[ "$s" == *"\"restored_from\":\"$db_uuid\""* && "$s" == *'"state":"active"'* && "$s" != *"\"uuid\":\"$db_uuid\""* ]]; echo $?)"
+umount /srv/db
+dmesg_since_mark | grep -E 'BUG|WARNING|Oops' >&2
+ktap_result "no kernel warnings" "$(dmesg_since_mark | grep -qE 'BUG|WARNING|Oops'; [ $? -ne 0 ]; echo $?)"
