@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* aurora CLI: backup, backup verify, restore, copy, header backup/restore. */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,17 @@
 #include "cli.h"
 
 enum { B_FORCE = 1, B_CHUNK, B_KEY, B_YES, B_QUIET };
+
+/*
+ * Output to a pipe whose reader may go away (an upload that fails): a write
+ * must fail with EPIPE, not kill us, so that the error is reported and a
+ * temporary snapshot removed.
+ */
+static void pipe_errors_not_fatal(const char *file)
+{
+	if (!strcmp(file, "-"))
+		signal(SIGPIPE, SIG_IGN);
+}
 
 struct bk_args {
 	struct aur_backup_opts bo;
@@ -91,6 +103,8 @@ static int cmd_backup(const struct aur_cli_cmd *cmd, int argc, char **argv)
 		return aur_cli_fail_usage("backup", verify ? "expected: backup verify <file>" :
 					  "expected: backup <source> <file>  or  backup verify <file>");
 	a.bo.progress = !a.quiet;
+	if (!verify)
+		pipe_errors_not_fatal(argv[optind + 1]);
 	if (verify)
 		r = aur_backup_verify(argv[optind + 1], !a.quiet, &in, &e);
 	else
@@ -176,6 +190,7 @@ static int cmd_copy(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	r = aur_cli_open_kms(&kms);
 	if (r)
 		return r;
+	pipe_errors_not_fatal(argv[optind + 1]);
 	r = aur_backup_copy(kms, argv[optind], argv[optind + 1], &co, &in, &h, &e);
 	aur_kms_destroy(kms);
 	if (r)

@@ -13,7 +13,7 @@
 # bucket): the guest has no AWS CLI and no network.
 . /tests/lib.sh
 . /tests/40-agent-lib.inc
-ktap_plan 33
+ktap_plan 35
 dmesg_mark
 ag_modules >&2
 modprobe dm-thin-pool 2> /dev/null
@@ -31,17 +31,40 @@ proc() {
 		armed == 1 { exit 1 }' "$DOC"
 }
 # run_proc NAME: run the block NAME as written (bash -e, pipefail), its
-# text and output to the log; true when every command succeeded.
+# text and output as KTAP comments; true when every command succeeded.
+# Its output is also kept in $AG_TMP/proc-NAME.out.
 run_proc() {
-	local text
+	local text rc
 	text=$(proc "$1") && [ -n "$text" ] || { note "no procedure '$1' in $DOC"; return 1; }
 	note "procedure $1:"
 	printf '%s\n' "$text" | sed 's/^/#   | /'
 	bash -e -o pipefail -c "$text" > "$AG_TMP/proc-$1.out" 2>&1
-	local rc=$?
+	rc=$?
 	sed 's/^/#   > /' "$AG_TMP/proc-$1.out" | head -n 40
 	[ $rc = 0 ] || note "procedure $1: exit $rc"
 	return $rc
+}
+# proc_check NAME [VAR VALUE]: run_proc NAME (with VAR exported as VALUE for
+# it) as one test.
+proc_check() {
+	local desc="procedure $1 runs as written${4:+ ($4)}" r
+	if [ -n "${2:-}" ]; then
+		with_env "$2" "$3" run_proc "$1"
+	else
+		run_proc "$1"
+	fi
+	r=$?
+	ktap_result "$desc" $r
+}
+# with_env VAR VALUE CMD...: CMD with VAR exported as VALUE, then VAR as it was.
+with_env() {
+	local var=$1 old=${!1} r
+	export "$1=$2"
+	shift 2
+	"$@"
+	r=$?
+	export "$var=$old"
+	return $r
 }
 
 # The embedded KMS, the source region us-east-1; one agent pass makes a
@@ -93,74 +116,71 @@ mkdir -p /secure
 # --- A regular backup schedule ----------------------------------------------
 BACKUP=/backups/db-$(date +%F).bak
 export BACKUP
-ktap_check "procedure schedule runs as written" run_proc schedule
+proc_check schedule
 ktap_result "schedule: the day's backup and the header backup exist" \
 	"$([ -s "$BACKUP" ] && [ -s /backups/db.hdr ]; echo $?)"
 ktap_result "schedule: no temporary snapshot left" \
 	"$(! lvm lvs --noheadings -o lv_name vg | grep -q aurora-backup; echo $?)"
-# The object-storage stand-in: 'aws s3 cp - s3://B/K' and 'aws s3 cp s3://B/K -'.
-mkdir -p "$AG_TMP/bin" "$AG_TMP/s3"
-cat > "$AG_TMP/bin/aws" << EOF
-#!/bin/bash
-# stand-in for the AWS CLI's 's3 cp' with a stream on one side
-[ "\$1 \$2" = "s3 cp" ] || { echo "aws stand-in: only s3 cp" >&2; exit 2; }
-case "\$3 \$4" in
-"- s3://"*) mkdir -p "$AG_TMP/s3/\$(dirname "\${4#s3://}")" && cat > "$AG_TMP/s3/\${4#s3://}" ;;
-"s3://"*" -") cat "$AG_TMP/s3/\${3#s3://}" ;;
-*) echo "aws stand-in: s3 cp - s3://... or s3 cp s3://... -" >&2; exit 2 ;;
-esac
-EOF
-chmod +x "$AG_TMP/bin/aws"
-# with_env VAR VALUE CMD...: CMD with VAR exported as VALUE, then VAR as it was.
-with_env() {
-	local var=$1 old=${!1} r
-	export "$1=$2"
-	shift 2
-	"$@"
-	r=$?
-	export "$var=$old"
-	return $r
+# The object-storage stand-in, a function exported to the procedure's
+# shell: 'aws s3 cp - s3://B/K' stores stdin, 'aws s3 cp s3://B/K -' prints it.
+S3=$AG_TMP/s3
+export S3
+aws() {
+	[ "$1 $2" = "s3 cp" ] || { echo "aws stand-in: only s3 cp" >&2; return 2; }
+	case "$3 $4" in
+	"- s3://"*) mkdir -p "$S3/$(dirname "${4#s3://}")" && cat > "$S3/${4#s3://}" ;;
+	"s3://"*" -") cat "$S3/${3#s3://}" ;;
+	*) echo "aws stand-in: s3 cp - s3://... or s3 cp s3://... -" >&2; return 2 ;;
+	esac
 }
-ktap_check "procedure schedule-stream runs as written (aws s3 cp: a stand-in)" \
-	with_env PATH "$AG_TMP/bin:$PATH" run_proc schedule-stream
+export -f aws
+proc_check schedule-stream "" "" "aws s3 cp: a stand-in"
 ktap_result "schedule-stream: the object is a backup that verifies" \
-	"$(f=$AG_TMP/s3/bucket/db-$(date +%F).bak; [ -s "$f" ] && aurora backup verify "$f" --quiet >&2; echo $?)"
+	"$(f=$S3/bucket/db-$(date +%F).bak; [ -s "$f" ] && aurora backup verify "$f" --quiet >&2; echo $?)"
+# The stream's reader gone mid-way (the upload failed): the backup fails
+# with an error and removes its temporary snapshot (it was killed by
+# SIGPIPE, leaving vg/aurora-backup-<pid> behind, before the CLI ignored it).
+aurora backup db - 2> "$AG_TMP/pipe.err" | head -c 4096 > /dev/null
+rcs=("${PIPESTATUS[@]}")
+note "backup into a closed pipe: exit ${rcs[0]}: $(tr '\n' ' ' < "$AG_TMP/pipe.err")"
+ktap_result "a stream whose reader goes away: the backup fails, no temporary snapshot left" \
+	"$([ "${rcs[0]}" != 0 ] && [ "${rcs[0]}" -lt 128 ] && grep -qi 'pipe' "$AG_TMP/pipe.err" &&
+	   ! lvm lvs --noheadings -o lv_name vg | grep -q aurora-backup; echo $?)"
 
 # --- Snapshots on LVM thin storage -------------------------------------------
-ktap_check "procedure snapshot runs as written" run_proc snapshot
+proc_check snapshot
 ktap_result "snapshot: its backup verifies and names volume db" \
 	"$(aurora --json backup verify /backups/db-snap1.bak | tr -d ' \n' | grep -q "\"volume_uuid\":\"$db_uuid\""; echo $?)"
 ktap_result "snapshot: snapshot list showed vg/db-snap1; it is deleted" \
 	"$(grep -q 'db-snap1' "$AG_TMP/proc-snapshot.out" && ! lvm lvs vg/db-snap1 > /dev/null 2>&1; echo $?)"
 
 # --- Keystore recovery ---------------------------------------------------------
-ktap_check "procedure keystore-export runs as written" run_proc keystore-export
+proc_check keystore-export
 ktap_result "keystore-export: the export exists" "$([ -s "/secure/ks-$(date +%F).aks" ]; echo $?)"
-ktap_check "the keystore is lost: db closed, the keystore directory emptied" \
-	bash -c "aurora close db && rm -rf $AG_TMP/ks && mkdir -p $AG_TMP/ks"
+ktap_check "the keystore is lost: db closed, the keystore directory gone" \
+	bash -c "aurora close db && rm -rf $AG_TMP/ks"
 ktap_check_fails "db does not open without its keystore" aurora open /dev/vg/db db
-ktap_check "procedure keystore-import runs as written" run_proc keystore-import
+proc_check keystore-import
 ktap_check "keystore-import: db is open again, fsck clean, files identical" files_ok /dev/mapper/db
 
 # --- Restoring a damaged header -----------------------------------------------
 ktap_check "both header copies destroyed (db closed)" \
 	bash -c "aurora close db && dd if=/dev/zero of=/dev/vg/db bs=64k count=2 conv=fsync status=none"
 ktap_check_fails "db does not open with its header gone" aurora open /dev/vg/db db
-ktap_check "procedure header runs as written" run_proc header
+proc_check header
 ktap_check "header: db is open again, fsck clean, files identical" files_ok /dev/mapper/db
 ktap_result "header: the same volume (UUID $db_uuid)" "$([ "$(ag_uuid /dev/vg/db)" = "$db_uuid" ]; echo $?)"
 
 # --- A cross-region copy ---------------------------------------------------------
-ktap_check "procedure copy-key runs as written" run_proc copy-key
+proc_check copy-key
 DEST_CMK=$(grep -o 'arn:aws:kms:eu-west-1:[0-9]*:key/[0-9a-f-]*' "$AG_TMP/proc-copy-key.out" | head -n 1)
 export DEST_CMK
 note "DEST_CMK=$DEST_CMK"
 ktap_result "copy-key: it printed the ARN of a CMK in eu-west-1" "$([ -n "$DEST_CMK" ]; echo $?)"
-ktap_check "procedure copy runs as written" run_proc copy
+proc_check copy
 ktap_result "copy: the copy is under \$DEST_CMK in eu-west-1" \
 	"$(aurora --json backup verify /backups/db.eu.bak | tr -d ' \n' | grep -q "\"cmk_arn\":\"$DEST_CMK\",\"cmk_region\":\"eu-west-1\""; echo $?)"
-ktap_check "procedure copy-restore runs as written (the host configured for eu-west-1)" \
-	with_env AURORA_CONF "$AG_TMP/eu.conf" run_proc copy-restore
+proc_check copy-restore AURORA_CONF "$AG_TMP/eu.conf" "the host configured for eu-west-1"
 ktap_result "copy-restore: lineage.copied_from is db ($db_uuid), CMK \$DEST_CMK" \
 	"$(j=$(tr -d ' \n' < "$AG_TMP/proc-copy-restore.out"); [[ "$j" == *"\"copied_from\":\"$db_uuid\""* && "$j" == *"\"key_arn\":\"$DEST_CMK\""* ]]; echo $?)"
 ktap_check "copy-restore: db-eu fsck clean, files identical" files_ok /dev/mapper/db-eu
@@ -172,7 +192,7 @@ aurora agent --once >&2
 ktap_result "db is terminal" \
 	"$([ "$(dmsetup status db | awk '{ print $4 }')" = terminal ] &&
 	   aurora status /dev/vg/db --json | tr -d ' \n' | grep -q '"state":"terminal"'; echo $?)"
-ktap_check "procedure way-out runs as written" run_proc way-out
+proc_check way-out
 ktap_result "way-out: /srv/db holds the files, identical" \
 	"$(cd /srv/db && sha256sum -c "$AG_TMP/sums" >&2; echo $?)"
 s=$(aurora status /dev/vg/db-new --json | tr -d ' \n')
