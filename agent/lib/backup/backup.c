@@ -849,7 +849,7 @@ int aur_restore_plaintext(struct aur_kms *kms, const char *image, const char *de
 	uint64_t isize;
 	uint8_t *area = NULL;
 	char lineage[256], what[AUR_ARN_MAX + 96];
-	bool formatted = false, tried = false, held = false;
+	bool formatted = false, tried = false, held = false, wiped = false;
 	sigset_t old;
 	dev_t rdev = 0;
 	int in, fd = -1, r;
@@ -911,6 +911,7 @@ int aur_restore_plaintext(struct aur_kms *kms, const char *image, const char *de
 	r = wipe_header_area(fd, device, err);
 	if (r)
 		goto out;
+	wiped = true;
 	if (aur_kms_decrypt(kms, h.cmk_arn, &h.ctx, &h.wrapped_dek, &dek, NULL, &st)) {
 		snprintf(what, sizeof(what), "the new volume's CMK %s cannot unwrap its data key "
 			 "(Decrypt)", h.cmk_arn);
@@ -953,12 +954,24 @@ out:
 	if (held)
 		bk_signals_release(&old);
 	aur_secret_free(dek);
+	if (r && formatted && !wiped) {
+		/* Failed between format and taking its header off: take it off now. */
+		int wfd = fd >= 0 ? fd : open(device, O_RDWR | O_CLOEXEC);
+
+		wiped = wfd >= 0 && wipe_header_area(wfd, device, NULL) == 0;
+		if (wfd >= 0 && wfd != fd)
+			close(wfd);
+	}
 	if (r && err) {
 		size_t l = strlen(err->msg);
 
-		if (formatted)
+		if (formatted && wiped)
 			snprintf(err->msg + l, sizeof(err->msg) - l,
 				 "; %s now holds no aurora volume (partial data, no header)", device);
+		else if (formatted)
+			snprintf(err->msg + l, sizeof(err->msg) - l,
+				 "; %s may still hold the header of an empty new volume %s", device,
+				 h.uuid);
 		else if (!tried)
 			snprintf(err->msg + l, sizeof(err->msg) - l, "; nothing was written to %s",
 				 device);
