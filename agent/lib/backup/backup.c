@@ -951,8 +951,6 @@ int aur_restore_plaintext(struct aur_kms *kms, const char *image, const char *de
 	}
 out:
 	bk_tmpmap_close(&tm);
-	if (held)
-		bk_signals_release(&old);
 	aur_secret_free(dek);
 	if (r && formatted && !wiped) {
 		/* Failed between format and taking its header off: take it off now. */
@@ -981,6 +979,8 @@ out:
 	free(area);
 	aur_hdr_free(&h);
 	close(in);
+	if (held)
+		bk_signals_release(&old);
 	return r;
 }
 
@@ -1407,10 +1407,6 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 		goto out;
 	}
 	reenc_fini(&x);
-	if (held) {
-		bk_signals_release(&old_mask);
-		held = false;
-	}
 	ni.data_chunks = c.data_chunks;
 	r = finish_output(&os, ofd, &ni, c.hashes, err);
 	if (r)
@@ -1424,8 +1420,6 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 	}
 out:
 	reenc_fini(&x);
-	if (held)
-		bk_signals_release(&old_mask);
 	aur_secret_free(keys[0]);
 	aur_secret_free(keys[1]);
 	if (r && p.on)
@@ -1439,6 +1433,9 @@ out:
 	bk_meta_free(&m);
 	bk_stream_fini(&s);
 	close_input(in);
+	/* Last: a held SIGINT ends the process only once DEST is gone. */
+	if (held)
+		bk_signals_release(&old_mask);
 	return r;
 }
 
