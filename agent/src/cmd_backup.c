@@ -416,7 +416,8 @@ static const char backup_description[] =
 	"hash, without any key.\n\n";
 
 static const char restore_list[] =
-	"  restore <file> <device>  a backup onto <device> as a new volume\n";
+	"  restore <file> <device>  a backup onto <device> as a new volume; with\n"
+	"                           --plaintext, an unencrypted image encrypted onto it\n";
 
 static const char restore_description[] =
 	"Make <device> a new volume (new UUID) holding the data of backup <file>\n"
@@ -436,7 +437,8 @@ static const char restore_description[] =
 	"lineage.restored_from is \"plaintext:<image>\".\n\n";
 
 static const char copy_list[] =
-	"  copy <file> <dest>       a backup to another region (rewrapped data key)\n";
+	"  copy <file> <dest>       a backup to another region (rewrapped data key;\n"
+	"                           --new-data-key: re-encrypted under a fresh one)\n";
 
 static const char copy_description[] =
 	"Write <dest> (\"-\": standard output), a backup of a new volume (new UUID)\n"
