@@ -6,9 +6,10 @@
  *
  * A temporary mapping's key is a logon key "aurora:<random uuid>" in the
  * calling process's keyring only (never in "aurora:volumes"), and its dm UUID
- * is "AURTMP-<that uuid>", so that neither `aurora status`, `close` nor the
- * watching agent takes it for a volume.  bk_tmpmap_close() removes the
- * mapping, then revokes the key; every path out of the callers runs it.
+ * is "AURTMP-<that uuid>", not a volume's: no volume UUID is derived from
+ * it (a watching agent passing meanwhile finds no header behind it: an
+ * error, never a verdict).  bk_tmpmap_close() removes the mapping, then
+ * revokes the key; every path out of the callers runs it.
  */
 #ifndef AURORA_BACKUP_TMPMAP_H
 #define AURORA_BACKUP_TMPMAP_H
