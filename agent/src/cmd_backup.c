@@ -10,7 +10,7 @@
 #include "aurora/backup.h"
 #include "cli.h"
 
-enum { B_FORCE = 1, B_CHUNK, B_KEY, B_YES, B_QUIET };
+enum { B_FORCE = 1, B_CHUNK, B_KEY, B_YES, B_QUIET, B_PLAIN, B_NEWKEY, B_TMPDIR };
 
 /*
  * Output to a pipe whose reader may go away (an upload that fails): a write
@@ -26,7 +26,8 @@ static void pipe_errors_not_fatal(const char *file)
 struct bk_args {
 	struct aur_backup_opts bo;
 	struct aur_restore_opts ro;
-	bool force, quiet;
+	bool force, quiet, plaintext, new_data_key;
+	const char *tmpdir;
 };
 
 static int bk_opt(int val, const char *arg, void *ctx)
@@ -51,6 +52,15 @@ static int bk_opt(int val, const char *arg, void *ctx)
 		break;
 	case B_YES:
 		a->ro.yes = true;
+		break;
+	case B_PLAIN:
+		a->plaintext = true;
+		break;
+	case B_NEWKEY:
+		a->new_data_key = true;
+		break;
+	case B_TMPDIR:
+		a->tmpdir = arg;
 		break;
 	default:
 		a->quiet = true;
@@ -126,6 +136,35 @@ static int cmd_backup(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	return 0;
 }
 
+/* restore --plaintext: takes over (and destroys) @kms. */
+static int restore_plaintext(struct aur_kms *kms, struct bk_args *a, const char *image,
+			     const char *device)
+{
+	struct aur_error e = { 0 };
+	struct aur_hdr h;
+	int r;
+
+	r = aur_restore_plaintext(kms, image, device, &a->ro, &h, &e);
+	aur_kms_destroy(kms);
+	if (r)
+		return aur_cli_report(&e);
+	if (aur_cli.json) {
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "device", json_object_new_string(device));
+		json_object_object_add(j, "uuid", json_object_new_string(h.uuid));
+		json_object_object_add(j, "key_arn", json_object_new_string(h.cmk_arn));
+		json_object_object_add(j, "restored_from", json_object_new_string(h.restored_from));
+		json_object_object_add(j, "data_size", json_object_new_int64((int64_t)h.data_size));
+		aur_cli_print_json(j);
+	} else {
+		printf("restored plaintext image %s onto %s: new encrypted volume %s, CMK %s\n",
+		       image, device, h.uuid, h.cmk_arn);
+	}
+	aur_hdr_free(&h);
+	return 0;
+}
+
 static int cmd_restore(const struct aur_cli_cmd *cmd, int argc, char **argv)
 {
 	struct bk_args a = { 0 };
@@ -139,11 +178,18 @@ static int cmd_restore(const struct aur_cli_cmd *cmd, int argc, char **argv)
 	if (r != AUR_CLI_GO_ON)
 		return r;
 	if (argc - optind != 2)
-		return aur_cli_fail_usage("restore", "expected: restore <file> <device>");
+		return aur_cli_fail_usage("restore", a.plaintext ?
+					  "expected: restore --plaintext <image> <device> --kms-key-id KEY" :
+					  "expected: restore <file> <device>");
+	if (a.plaintext && (!a.ro.kms_key_id || !*a.ro.kms_key_id))
+		return aur_cli_fail_usage("restore", "--plaintext needs --kms-key-id: the CMK of the "
+					  "new encrypted volume");
 	a.ro.progress = !a.quiet;
 	r = aur_cli_open_kms(&kms);
 	if (r)
 		return r;
+	if (a.plaintext)
+		return restore_plaintext(kms, &a, argv[optind], argv[optind + 1]);
 	r = aur_backup_restore(kms, argv[optind], argv[optind + 1], &a.ro, &in, &h, &e);
 	aur_kms_destroy(kms);
 	if (r)
@@ -186,6 +232,10 @@ static int cmd_copy(const struct aur_cli_cmd *cmd, int argc, char **argv)
 					  "destination region");
 	co.kms_key_id = a.ro.kms_key_id;
 	co.force = a.force || a.ro.yes;
+	co.new_data_key = a.new_data_key;
+	co.tmpdir = a.tmpdir;
+	if (a.tmpdir && !a.new_data_key)
+		return aur_cli_fail_usage("copy", "--tmpdir is for --new-data-key only");
 	co.progress = !a.quiet;
 	r = aur_cli_open_kms(&kms);
 	if (r)
@@ -201,13 +251,15 @@ static int cmd_copy(const struct aur_cli_cmd *cmd, int argc, char **argv)
 
 		json_object_object_add(j, "file", json_object_new_string(argv[optind + 1]));
 		json_object_object_add(j, "copied_from", json_object_new_string(h.copied_from));
+		json_object_object_add(j, "new_data_key", json_object_new_boolean(a.new_data_key));
 		info_json(j, &in);
 		aur_cli_print_json(j);
 	} else if (!a.quiet) {
 		fprintf(to_stdout ? stderr : stdout,
-			"copied %s to %s: volume %s (copied from %s), CMK %s in %s, SHA-256 %s\n",
+			"copied %s to %s: volume %s (copied from %s), CMK %s in %s%s, SHA-256 %s\n",
 			argv[optind], argv[optind + 1], h.uuid, h.copied_from, h.cmk_arn,
-			h.cmk_region, in.file_sha256);
+			h.cmk_region, a.new_data_key ? ", re-encrypted under a new data key" : "",
+			in.file_sha256);
 	}
 	aur_hdr_free(&h);
 	return 0;
@@ -327,7 +379,10 @@ static const struct aur_cli_opt backup_opts[] = {
 static const struct aur_cli_opt restore_opts[] = {
 	{ "kms-key-id", required_argument, B_KEY,
 	  "  --kms-key-id KEY   CMK for the new volume (key id, ARN, alias); default: the\n"
-	  "                     backup's CMK\n" },
+	  "                     backup's CMK; required with --plaintext\n" },
+	{ "plaintext", no_argument, B_PLAIN,
+	  "  --plaintext        <file> is an unencrypted image (file or block device),\n"
+	  "                     encrypted onto <device> through a dm-aurora mapping\n" },
 	{ "yes", no_argument, B_YES,
 	  "  --yes              overwrite a device holding a filesystem or another volume\n" },
 	{ "quiet", no_argument, B_QUIET,
@@ -343,6 +398,12 @@ static const struct aur_cli_opt copy_opts[] = {
 	  "  --yes              overwrite an existing <dest>\n" },
 	{ "force", no_argument, B_FORCE,
 	  "  --force            the same as --yes\n" },
+	{ "new-data-key", no_argument, B_NEWKEY,
+	  "  --new-data-key     re-encrypt the data under a fresh data key generated under\n"
+	  "                     KEY (any region), through two temporary dm-aurora mappings\n" },
+	{ "tmpdir", required_argument, B_TMPDIR,
+	  "  --tmpdir DIR       temporary files of --new-data-key (ciphertext only, about\n"
+	  "                     two chunks); default: <dest>'s directory\n" },
 	{ "quiet", no_argument, B_QUIET,
 	  "  --quiet            no progress line, no summary\n" },
 	{ NULL, 0, 0, NULL }
@@ -370,7 +431,8 @@ static const char backup_description[] =
 	"hash, without any key.\n\n";
 
 static const char restore_list[] =
-	"  restore <file> <device>  a backup onto <device> as a new volume\n";
+	"  restore <file> <device>  a backup onto <device> as a new volume; with\n"
+	"                           --plaintext, an unencrypted image encrypted onto it\n";
 
 static const char restore_description[] =
 	"Make <device> a new volume (new UUID) holding the data of backup <file>\n"
@@ -381,10 +443,17 @@ static const char restore_description[] =
 	"the source, as long as the backup's CMK can be used. A file is verified whole\n"
 	"before anything is written; a corrupt chunk is refused by number. From standard\n"
 	"input each chunk is checked before it is written and the header comes last: a\n"
-	"failure leaves <device> with no aurora header.\n\n";
+	"failure leaves <device> with no aurora header.\n"
+	"restore --plaintext <image> <device> --kms-key-id KEY: make <device> (a block\n"
+	"device) a new encrypted volume holding unencrypted image <image> (a file or block\n"
+	"device, the snapshot of an unencrypted volume): formatted as format does (new\n"
+	"UUID, a fresh data key under KEY), the image written whole through a temporary\n"
+	"dm-aurora mapping, so no plaintext reaches <device>; the header comes last.\n"
+	"lineage.restored_from is \"plaintext:<image>\".\n\n";
 
 static const char copy_list[] =
-	"  copy <file> <dest>       a backup to another region (rewrapped data key)\n";
+	"  copy <file> <dest>       a backup to another region (rewrapped data key;\n"
+	"                           --new-data-key: re-encrypted under a fresh one)\n";
 
 static const char copy_description[] =
 	"Write <dest> (\"-\": standard output), a backup of a new volume (new UUID)\n"
@@ -394,7 +463,12 @@ static const char copy_description[] =
 	"new volume's encryption context. The data stays ciphertext: the chunks are copied\n"
 	"as they are. lineage.copied_from names the source volume. The copy restores and\n"
 	"opens with only the destination region's KMS. A CMK of the backup's own region is\n"
-	"refused (use restore --kms-key-id). A file is verified whole first.\n\n";
+	"refused (use restore --kms-key-id). A file is verified whole first.\n"
+	"--new-data-key: no key shared with the source: a fresh data key is generated\n"
+	"under KEY (which may then be in any region), and each chunk is decrypted through\n"
+	"a temporary mapping under the old key and encrypted through a second one under\n"
+	"the new key, inside the kernel (splice), via unnamed temporary files in --tmpdir\n"
+	"that hold ciphertext only.\n\n";
 
 static const char header_list[] =
 	"  header backup|restore    save or put back a volume's header alone\n";
@@ -422,11 +496,12 @@ const struct aur_cli_cmd aur_cli_backup_cmds[] = {
 	  .usage = "backup <source> <file> [options]  |  backup verify <file>",
 	  .description = backup_description, .opts = backup_opts, .run = cmd_backup },
 	{ .name = "restore", .list = restore_list,
-	  .usage = "restore <file> <device> [--kms-key-id KEY] [--yes]",
+	  .usage = "restore <file> <device> [--kms-key-id KEY] [--yes]  |  "
+		   "restore --plaintext <image> <device> --kms-key-id KEY [--yes]",
 	  .description = restore_description, .opts = restore_opts,
 	  .flags = AUR_CLI_NOCHANGE, .run = cmd_restore },
 	{ .name = "copy", .list = copy_list,
-	  .usage = "copy <file> <dest> --kms-key-id KEY [--yes]",
+	  .usage = "copy <file> <dest> --kms-key-id KEY [--new-data-key [--tmpdir DIR]] [--yes]",
 	  .description = copy_description, .opts = copy_opts,
 	  .flags = AUR_CLI_NOCHANGE, .run = cmd_copy },
 	{ .name = "header", .list = header_list,

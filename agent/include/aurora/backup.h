@@ -72,10 +72,34 @@ int aur_backup_restore(struct aur_kms *kms, const char *file, const char *device
 		       const struct aur_restore_opts *o, struct aur_backup_info *info,
 		       struct aur_hdr *out, struct aur_error *err);
 
+/*
+ * Restore unencrypted image @image (a file or block device: the snapshot of
+ * an unencrypted volume) onto block device @device as a new volume under
+ * CMK @o->kms_key_id (required): formatted as `aurora format` does (new
+ * UUID, a fresh data key), then the image written through a temporary
+ * dm-aurora mapping of @device, so that no plaintext reaches @device.  Every
+ * byte of the image is written (zeros too); the rest of the data area is
+ * left as it is.  lineage.restored_from is "plaintext:<image>".  The header
+ * is committed last: on failure @device holds no aurora header.  @out (may
+ * be NULL) receives the new header (aur_hdr_free it).
+ */
+#define AUR_RESTORED_FROM_PLAINTEXT	"plaintext:"
+int aur_restore_plaintext(struct aur_kms *kms, const char *image, const char *device,
+			  const struct aur_restore_opts *o, struct aur_hdr *out,
+			  struct aur_error *err);
+
 struct aur_copy_opts {
 	const char *kms_key_id;		/* the destination CMK: required */
 	bool force;			/* overwrite an existing DEST */
 	bool progress;
+	/*
+	 * Re-encrypt under a fresh data key generated under @kms_key_id
+	 * (which may then be of any region), chunk by chunk through two
+	 * temporary dm-aurora mappings of unnamed temporary files in @tmpdir
+	 * (NULL: DEST's directory, or $TMPDIR, or /var/tmp for "-").
+	 */
+	bool new_data_key;
+	const char *tmpdir;
 };
 
 /*
@@ -86,7 +110,8 @@ struct aur_copy_opts {
  * context.  The chunks are copied as they are (ciphertext, same hashes); the
  * header held is the source's with the new UUID, wrapping, CMK and
  * lineage.copied_from.  A seekable @file is verified whole first.  @out (may
- * be NULL) receives the new header (aur_hdr_free it).
+ * be NULL) receives the new header (aur_hdr_free it).  With
+ * @o->new_data_key the chunks are re-encrypted instead (struct aur_copy_opts).
  */
 int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 		    const struct aur_copy_opts *o, struct aur_backup_info *info,

@@ -22,6 +22,7 @@
 #include "backup/bfile.h"
 #include "kms/arn.h"
 #include "backup/lvm.h"
+#include "backup/tmpmap.h"
 #include "kms/kms.h"
 #include "util/util.h"
 #include "volume/header.h"
@@ -687,6 +688,303 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* Restore of an unencrypted image                                    */
+
+#define PLAIN_BUF	AUR_BACKUP_CHUNK_DEFAULT
+
+/* Refuse an image that is an aurora volume (its ciphertext would be encrypted again). */
+static int plain_image_check(int fd, const char *image, struct aur_error *err)
+{
+	struct aur_hdr_read hr;
+	char e[400];
+	int r;
+
+	memset(&hr, 0, sizeof(hr));
+	aur_hdr_init(&hr.hdr);
+	r = aur_hdr_read_fd(fd, &hr, e, sizeof(e));
+	aur_hdr_free(&hr.hdr);
+	if (r == 0) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s holds an aurora volume (encrypted data), not a "
+			      "plaintext image: back it up with aurora backup and use aurora restore",
+			      image);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Check @device for an image of @isize bytes: a block device, empty unless
+ * @yes, with a data area (as format lays it out) that holds the image.
+ * Nothing is written; the device is closed again.  Its device number in *@rdev.
+ */
+static int plain_target_check(const char *device, const char *image, uint64_t isize, bool yes,
+			      dev_t *rdev, struct aur_error *err)
+{
+	struct stat sb;
+	uint64_t size, area, need;
+	bool blk;
+	int fd, r = 0;
+
+	fd = open_target(device, 0, yes, &blk, "--yes", err);
+	if (fd < 0)
+		return fd;
+	if (!blk || fstat(fd, &sb) != 0) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s is not a block device (the image is written "
+			      "through a dm-aurora mapping of it: attach a file with losetup first)",
+			      device);
+		r = -ENOTBLK;
+		goto out;
+	}
+	*rdev = sb.st_rdev;
+	r = aur_dev_size(fd, &size);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: cannot get its size: %s", device, strerror(-r));
+		goto out;
+	}
+	area = size > AUR_DATA_OFFSET_DEFAULT ? (size - AUR_DATA_OFFSET_DEFAULT) / 512 * 512 : 0;
+	need = (isize + 511) / 512 * 512;
+	if (need < 1024 * 1024)
+		need = 1024 * 1024;
+	if (area < need) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s: too small: the image %s is %" PRIu64 " bytes, "
+			      "the data area of %s is %" PRIu64 " bytes (%" PRIu64 " bytes less the %u "
+			      "of the header area; at least 1 MiB)", device, image, isize, device,
+			      area, size, AUR_DATA_OFFSET_DEFAULT);
+		r = -ENOSPC;
+	}
+out:
+	close(fd);
+	return r;
+}
+
+/* Zero both header copies of @fd (and flush): no aurora volume is left there. */
+static int wipe_header_area(int fd, const char *device, struct aur_error *err)
+{
+	uint8_t *z = calloc(2, AUR_HDR_AREA);
+	int r;
+
+	if (!z) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		return -ENOMEM;
+	}
+	r = aur_pwrite_full(fd, z, 2 * AUR_HDR_AREA, 0);
+	if (!r && fsync(fd) != 0)
+		r = -errno;
+	free(z);
+	if (r)
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: write error: %s", device, strerror(-r));
+	return r;
+}
+
+/* Write image @in (@isize bytes) to mapping @path from its start. */
+static int plain_copy(int in, const char *image, uint64_t isize, const char *path, bool progress,
+		      struct aur_error *err)
+{
+	struct bk_progress p;
+	uint8_t *buf;
+	uint64_t pos;
+	int mfd, r = 0;
+
+	buf = malloc(PLAIN_BUF);
+	if (!buf) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		return -ENOMEM;
+	}
+	mfd = open(path, O_WRONLY | O_CLOEXEC);
+	if (mfd < 0) {
+		r = -errno;
+		aur_error_set(err, AUR_EXIT_KERNEL, "%s: %s", path, strerror(errno));
+		free(buf);
+		return r;
+	}
+	bk_progress_start(&p, progress, "restore", isize);
+	for (pos = 0; pos < isize && !r; pos += PLAIN_BUF) {
+		size_t len = isize - pos < PLAIN_BUF ? (size_t)(isize - pos) : PLAIN_BUF;
+		size_t wlen = (len + 511) / 512 * 512;
+
+		if (bk_signal_pending()) {
+			aur_error_set(err, AUR_EXIT_FAILURE, "interrupted");
+			r = -EINTR;
+			break;
+		}
+		r = aur_pread_full(in, buf, len, pos);
+		if (r) {
+			aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error at byte %" PRIu64 ": %s",
+				      image, pos, strerror(-r));
+			break;
+		}
+		memset(buf + len, 0, wlen - len);	/* a last partial sector: zeros */
+		r = aur_pwrite_full(mfd, buf, wlen, pos);
+		if (r)
+			aur_error_set(err, AUR_EXIT_FAILURE, "%s: write error at byte %" PRIu64 ": %s",
+				      path, pos, strerror(-r));
+		bk_progress_add(&p, len);
+	}
+	if (!r && fdatasync(mfd) != 0) {
+		r = -errno;
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: flush: %s", path, strerror(errno));
+	}
+	if (r && p.on)
+		fputc('\n', stderr);
+	else if (!r)
+		bk_progress_end(&p);
+	/* The mapping's page cache held plaintext: drop it now. */
+	ioctl(mfd, BLKFLSBUF, 0);
+	close(mfd);
+	explicit_bzero(buf, PLAIN_BUF);
+	free(buf);
+	return r;
+}
+
+int aur_restore_plaintext(struct aur_kms *kms, const char *image, const char *device,
+			  const struct aur_restore_opts *o, struct aur_hdr *out,
+			  struct aur_error *err)
+{
+	struct aur_format_opts fo = { 0 };
+	struct aur_kms_status st;
+	struct aur_secret *dek = NULL;
+	struct bk_tmpmap tm = { 0 };
+	struct aur_hdr h;
+	struct stat isb;
+	uint64_t isize;
+	uint8_t *area = NULL;
+	char lineage[256], what[AUR_ARN_MAX + 96];
+	bool formatted = false, tried = false, held = false, wiped = false;
+	sigset_t old;
+	dev_t rdev = 0;
+	int in, fd = -1, r;
+
+	aur_hdr_init(&h);
+	if (!o->kms_key_id || !*o->kms_key_id) {
+		aur_error_set(err, AUR_EXIT_USAGE, "restore --plaintext needs --kms-key-id: the CMK of "
+			      "the new encrypted volume");
+		return -EINVAL;
+	}
+	in = aur_volume_open_dev(image, O_RDONLY | O_EXCL, &isb, err);
+	if (in < 0)
+		return in;
+	r = aur_dev_size(in, &isize);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: cannot get its size: %s", image, strerror(-r));
+		goto out;
+	}
+	if (isize == 0) {
+		aur_error_set(err, AUR_EXIT_USAGE, "%s is empty", image);
+		r = -EINVAL;
+		goto out;
+	}
+	r = plain_image_check(in, image, err);
+	if (!r)
+		r = plain_target_check(device, image, isize, o->yes, &rdev, err);
+	if (r)
+		goto out;
+	/* The new volume, as format makes it: new UUID, fresh data key under K. */
+	snprintf(lineage, sizeof(lineage), "%s%.*s", AUR_RESTORED_FROM_PLAINTEXT,
+		 (int)(sizeof(lineage) - sizeof(AUR_RESTORED_FROM_PLAINTEXT)), image);
+	fo.kms_key_id = o->kms_key_id;
+	fo.force = o->yes;
+	fo.restored_from = lineage;
+	tried = true;
+	r = aur_volume_format(kms, device, &fo, &h, err);
+	if (r)
+		goto out;
+	formatted = true;
+	/* Keep the header aside, and off the device until the data is in. */
+	area = calloc(2, AUR_HDR_AREA);
+	if (!area) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	fd = open(device, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: %s", device, strerror(errno));
+		goto out;
+	}
+	flock(fd, LOCK_EX);
+	r = aur_pread_full(fd, area, 2 * AUR_HDR_AREA, 0);
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error: %s", device, strerror(-r));
+		goto out;
+	}
+	r = wipe_header_area(fd, device, err);
+	if (r)
+		goto out;
+	wiped = true;
+	if (aur_kms_decrypt(kms, h.cmk_arn, &h.ctx, &h.wrapped_dek, &dek, NULL, &st)) {
+		snprintf(what, sizeof(what), "the new volume's CMK %s cannot unwrap its data key "
+			 "(Decrypt)", h.cmk_arn);
+		r = aur_error_from_kms(err, what, &st);
+		goto out;
+	}
+	if (dek->len != AUR_KEY_BYTES) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "the KMS returned a %zu-byte data key, not %d",
+			      dek->len, AUR_KEY_BYTES);
+		r = -EPROTO;
+		goto out;
+	}
+	bk_signals_hold(&old);
+	held = true;
+	r = bk_tmpmap_open(&tm, &h, rdev, dek, "plain", err);
+	aur_secret_free(dek);
+	dek = NULL;
+	if (r)
+		goto out;
+	r = plain_copy(in, image, isize, tm.path, o->progress, err);
+	bk_tmpmap_close(&tm);
+	if (r)
+		goto out;
+	/* The data is in: commit the header last. */
+	r = aur_pwrite_full(fd, area, 2 * AUR_HDR_AREA, 0);
+	if (!r && fsync(fd) != 0)
+		r = -errno;
+	if (r) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "%s: writing the header: %s", device,
+			      strerror(-r));
+		wipe_header_area(fd, device, NULL);
+		goto out;
+	}
+	if (out) {
+		*out = h;
+		h.json = NULL;
+	}
+out:
+	bk_tmpmap_close(&tm);
+	aur_secret_free(dek);
+	if (r && formatted && !wiped) {
+		/* Failed between format and taking its header off: take it off now. */
+		int wfd = fd >= 0 ? fd : open(device, O_RDWR | O_CLOEXEC);
+
+		wiped = wfd >= 0 && wipe_header_area(wfd, device, NULL) == 0;
+		if (wfd >= 0 && wfd != fd)
+			close(wfd);
+	}
+	if (r && err) {
+		size_t l = strlen(err->msg);
+
+		if (formatted && wiped)
+			snprintf(err->msg + l, sizeof(err->msg) - l,
+				 "; %s now holds no aurora volume (partial data, no header)", device);
+		else if (formatted)
+			snprintf(err->msg + l, sizeof(err->msg) - l,
+				 "; %s may still hold the header of an empty new volume %s", device,
+				 h.uuid);
+		else if (!tried)
+			snprintf(err->msg + l, sizeof(err->msg) - l, "; nothing was written to %s",
+				 device);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(area);
+	aur_hdr_free(&h);
+	close(in);
+	if (held)
+		bk_signals_release(&old);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
 /* Cross-region copy                                                  */
 
 struct copy_ctx {
@@ -728,6 +1026,201 @@ static int copy_chunk(uint64_t index, const uint8_t *buf, size_t len, void *ctx,
 	return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* Copy under a new data key: two temporary mappings                  */
+
+/*
+ * Chunk i's ciphertext (old key) goes into temporary file t1 at i * chunk;
+ * mapping m1 (old key) over t1's loop device decrypts it, and splice(2)
+ * moves it, inside the kernel, into mapping m2 (new key) over t2's loop
+ * device, which encrypts it into t2; the new ciphertext is read from t2
+ * and written as the copy's record.  Both ranges are then punched out of
+ * the files and dropped from the mappings' page caches.
+ */
+struct reenc_ctx {
+	struct copy_ctx *c;
+	uint32_t chunk_size;
+	int t1, t2, l1, l2, f1, f2, pipe[2];
+	struct bk_tmpmap m1, m2;
+	uint8_t *cbuf;			/* the new ciphertext of one chunk */
+};
+
+static int reenc_splice(struct reenc_ctx *x, uint64_t off, size_t len, char *err, size_t errlen)
+{
+	loff_t in = (loff_t)off, out = (loff_t)off;
+	size_t left = len;
+
+	while (left) {
+		ssize_t n = splice(x->f1, &in, x->pipe[1], NULL, left, 0), m;
+
+		if (n <= 0) {
+			snprintf(err, errlen, "decrypting mapping %s at byte %" PRIu64 ": %s",
+				 x->m1.path, (uint64_t)in, n ? strerror(errno) : "end of device");
+			return n ? -errno : -EIO;
+		}
+		left -= (size_t)n;
+		while (n > 0) {
+			m = splice(x->pipe[0], NULL, x->f2, &out, (size_t)n, 0);
+			if (m <= 0) {
+				snprintf(err, errlen, "encrypting mapping %s at byte %" PRIu64 ": %s",
+					 x->m2.path, (uint64_t)out, m ? strerror(errno) : "no space");
+				return m ? -errno : -EIO;
+			}
+			n -= m;
+		}
+	}
+	return 0;
+}
+
+static int reenc_chunk(uint64_t index, const uint8_t *buf, size_t len, void *ctx,
+		       char *err, size_t errlen)
+{
+	struct reenc_ctx *x = ctx;
+	uint64_t off = index * x->chunk_size;
+	int r;
+
+	/* A hole (ciphertext never written) stays a hole. */
+	if (!buf)
+		return copy_chunk(index, NULL, len, x->c, err, errlen);
+	if (bk_signal_pending()) {
+		snprintf(err, errlen, "interrupted");
+		return -EINTR;
+	}
+	if (index >= x->c->chunks || len > x->chunk_size) {
+		snprintf(err, errlen, "chunk %" PRIu64 " beyond the %" PRIu64 " chunks of the backup",
+			 index, x->c->chunks);
+		return -EINVAL;
+	}
+	r = aur_pwrite_full(x->t1, buf, len, off);
+	if (r) {
+		snprintf(err, errlen, "temporary file: write error: %s", strerror(-r));
+		return r;
+	}
+	/* Nothing of this range may come from an earlier read of m1. */
+	posix_fadvise(x->f1, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+	r = reenc_splice(x, off, len, err, errlen);
+	if (!r && fdatasync(x->f2) != 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: flush: %s", x->m2.path, strerror(errno));
+	}
+	posix_fadvise(x->f1, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+	posix_fadvise(x->f2, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+	if (r)
+		return r;
+	r = aur_pread_full(x->t2, x->cbuf, len, off);
+	if (r) {
+		snprintf(err, errlen, "temporary file: read error: %s", strerror(-r));
+		return r;
+	}
+	fallocate(x->t1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+	fallocate(x->t2, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+	return copy_chunk(index, x->cbuf, len, x->c, err, errlen);
+}
+
+static void reenc_fini(struct reenc_ctx *x)
+{
+	if (x->f1 >= 0) {
+		ioctl(x->f1, BLKFLSBUF, 0);
+		close(x->f1);
+	}
+	if (x->f2 >= 0) {
+		ioctl(x->f2, BLKFLSBUF, 0);
+		close(x->f2);
+	}
+	x->f1 = x->f2 = -1;
+	bk_tmpmap_close(&x->m1);
+	bk_tmpmap_close(&x->m2);
+	if (x->pipe[0] >= 0)
+		close(x->pipe[0]);
+	if (x->pipe[1] >= 0)
+		close(x->pipe[1]);
+	/* The loop devices go with their last opener (autoclear). */
+	if (x->l1 >= 0)
+		close(x->l1);
+	if (x->l2 >= 0)
+		close(x->l2);
+	if (x->t1 >= 0)
+		close(x->t1);
+	if (x->t2 >= 0)
+		close(x->t2);
+	x->pipe[0] = x->pipe[1] = x->l1 = x->l2 = x->t1 = x->t2 = -1;
+	free(x->cbuf);
+	x->cbuf = NULL;
+}
+
+/* Where the temporary files go: --tmpdir, DEST's directory, $TMPDIR, /var/tmp. */
+static void reenc_dir(const char *tmpdir, const char *dest, char *out, size_t len)
+{
+	const char *slash, *env;
+
+	if (tmpdir && *tmpdir) {
+		aur_strcpy(out, len, tmpdir);
+	} else if (strcmp(dest, "-")) {
+		slash = strrchr(dest, '/');
+		if (!slash)
+			aur_strcpy(out, len, ".");
+		else if (slash == dest)
+			aur_strcpy(out, len, "/");
+		else
+			snprintf(out, len, "%.*s", (int)(slash - dest), dest);
+	} else {
+		env = getenv("TMPDIR");
+		aur_strcpy(out, len, env && *env ? env : "/var/tmp");
+	}
+}
+
+/*
+ * Set up both mappings: m1 under @old over a temporary file, m2 under @new
+ * over another, each @h's data size.  0, or an error set in @err (the
+ * caller runs reenc_fini).
+ */
+static int reenc_setup(struct reenc_ctx *x, const struct aur_hdr *h, const struct aur_secret *old,
+		       const struct aur_secret *new, const char *dir, struct aur_error *err)
+{
+	struct aur_hdr th;
+	dev_t d1, d2;
+	int r;
+
+	x->cbuf = malloc(x->chunk_size);
+	if (!x->cbuf || pipe2(x->pipe, O_CLOEXEC) != 0) {
+		aur_error_set(err, AUR_EXIT_FAILURE, "out of memory");
+		return -ENOMEM;
+	}
+	fcntl(x->pipe[1], F_SETPIPE_SZ, (int)x->chunk_size);
+	x->t1 = bk_tmpfile(dir, h->data_size, err);
+	if (x->t1 < 0)
+		return x->t1;
+	x->t2 = bk_tmpfile(dir, h->data_size, err);
+	if (x->t2 < 0)
+		return x->t2;
+	x->l1 = bk_loop_attach(x->t1, &d1, err);
+	if (x->l1 < 0)
+		return x->l1;
+	x->l2 = bk_loop_attach(x->t2, &d2, err);
+	if (x->l2 < 0)
+		return x->l2;
+	/* The temporary files hold the data area alone, from byte 0. */
+	th = *h;
+	th.json = NULL;
+	th.data_offset = 0;
+	r = bk_tmpmap_open(&x->m1, &th, d1, old, "old", err);
+	if (!r)
+		r = bk_tmpmap_open(&x->m2, &th, d2, new, "new", err);
+	if (r)
+		return r;
+	x->f1 = open(x->m1.path, O_RDONLY | O_CLOEXEC);
+	x->f2 = x->f1 < 0 ? -1 : open(x->m2.path, O_RDWR | O_CLOEXEC);
+	if (x->f1 < 0 || x->f2 < 0) {
+		r = -errno;
+		aur_error_set(err, AUR_EXIT_KERNEL, "cannot open a temporary mapping: %s",
+			      strerror(errno));
+		return r;
+	}
+	/* No read-ahead on m1: only ranges whose ciphertext is in place are read. */
+	posix_fadvise(x->f1, 0, 0, POSIX_FADV_RANDOM);
+	return 0;
+}
+
 /*
  * The copy's header: the backup's, with a new UUID, the data key unwrapped
  * in the source region (Decrypt) and wrapped in the destination region
@@ -735,7 +1228,7 @@ static int copy_chunk(uint64_t index, const uint8_t *buf, size_t len, void *ctx,
  * secmem only, and wiped before return.
  */
 static int copy_rewrap(struct aur_kms *kms, const struct aur_hdr *src, const char *key_id,
-		       struct aur_hdr *nh, struct aur_error *err)
+		       struct aur_secret **keys, struct aur_hdr *nh, struct aur_error *err)
 {
 	struct aur_kms_status st;
 	struct aur_kms_key_info ki;
@@ -753,7 +1246,7 @@ static int copy_rewrap(struct aur_kms *kms, const struct aur_hdr *src, const cha
 	aur_strcpy(src_region, sizeof(src_region), src->cmk_region);
 	if (aur_arn_parse(src->cmk_arn, &arn) == AUR_ARN_OK)
 		aur_strcpy(src_region, sizeof(src_region), arn.region);
-	if (!strcmp(ki.region, src_region)) {
+	if (!keys && !strcmp(ki.region, src_region)) {
 		aur_error_set(err, AUR_EXIT_USAGE,
 			      "the destination CMK %s is in %s, the region of the backup's CMK %s: a copy "
 			      "goes to another region (to rewrap in the same region, use aurora restore "
@@ -779,7 +1272,24 @@ static int copy_rewrap(struct aur_kms *kms, const struct aur_hdr *src, const cha
 	aur_enc_ctx_set(&nh->ctx, "aurora:volume-uuid", nh->uuid);
 	aur_enc_ctx_set(&nh->ctx, "aurora:region", ki.region);
 	memset(&nh->wrapped_dek, 0, sizeof(nh->wrapped_dek));
-	if (aur_kms_encrypt(kms, ki.arn, &nh->ctx, pt, &nh->wrapped_dek, nh->cmk_arn, &st)) {
+	if (keys) {
+		/* A fresh data key under the destination CMK; the old one is kept for m1. */
+		if (aur_kms_generate_data_key(kms, ki.arn, &nh->ctx, AUR_KEY_BYTES, &keys[1],
+					      &nh->wrapped_dek, nh->cmk_arn, &st)) {
+			snprintf(what, sizeof(what), "the destination CMK %s cannot generate a data "
+				 "key (GenerateDataKey in %s)", key_id, ki.region);
+			r = aur_error_from_kms(err, what, &st);
+			goto out;
+		}
+		if (pt->len != AUR_KEY_BYTES || keys[1]->len != AUR_KEY_BYTES) {
+			aur_error_set(err, AUR_EXIT_FAILURE, "a data key of the wrong size (%zu and %zu "
+				      "bytes, not %d)", pt->len, keys[1]->len, AUR_KEY_BYTES);
+			r = -EPROTO;
+			goto out;
+		}
+		keys[0] = pt;
+		pt = NULL;
+	} else if (aur_kms_encrypt(kms, ki.arn, &nh->ctx, pt, &nh->wrapped_dek, nh->cmk_arn, &st)) {
 		snprintf(what, sizeof(what),
 			 "the destination CMK %s cannot wrap the data key (Encrypt in %s)", key_id,
 			 ki.region);
@@ -816,9 +1326,14 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 	struct bk_progress p = { 0 };
 	struct copy_ctx c = { 0 };
 	struct bk_meta m;
+	struct aur_secret *keys[2] = { NULL, NULL };	/* old, new data key */
+	struct reenc_ctx x = {
+		.t1 = -1, .t2 = -1, .l1 = -1, .l2 = -1, .f1 = -1, .f2 = -1, .pipe = { -1, -1 },
+	};
 	uint8_t *area = NULL;
-	char e[600];
-	bool seekable = false, created = false;
+	char e[600], dir[PATH_MAX];
+	bool seekable = false, created = false, held = false;
+	sigset_t old_mask;
 	int in, ofd = -1, r;
 
 	memset(&m, 0, sizeof(m));
@@ -841,9 +1356,22 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 		if (r)
 			goto out;
 	}
-	r = copy_rewrap(kms, &m.hr.hdr, o->kms_key_id, &nh, err);
+	r = copy_rewrap(kms, &m.hr.hdr, o->kms_key_id, o->new_data_key ? keys : NULL, &nh, err);
 	if (r)
 		goto out;
+	if (o->new_data_key) {
+		reenc_dir(o->tmpdir, dest, dir, sizeof(dir));
+		x.chunk_size = m.info.chunk_size;
+		x.c = &c;
+		bk_signals_hold(&old_mask);
+		held = true;
+		r = reenc_setup(&x, &nh, keys[0], keys[1], dir, err);
+		aur_secret_free(keys[0]);
+		aur_secret_free(keys[1]);
+		keys[0] = keys[1] = NULL;
+		if (r)
+			goto out;
+	}
 	area = calloc(2, AUR_HDR_AREA);
 	c.hashes = calloc(m.info.chunks ? m.info.chunks : 1, BK_HASH);
 	if (!area || !c.hashes) {
@@ -870,11 +1398,15 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 	c.chunks = m.info.chunks;
 	c.p = &p;
 	bk_progress_start(&p, o->progress, "copy", m.info.data_size);
-	r = bk_read_chunks(&s, &m, copy_chunk, &c, false, "copy", e, sizeof(e));
+	if (o->new_data_key)
+		r = bk_read_chunks(&s, &m, reenc_chunk, &x, false, "copy", e, sizeof(e));
+	else
+		r = bk_read_chunks(&s, &m, copy_chunk, &c, false, "copy", e, sizeof(e));
 	if (r) {
 		bad_file(err, r, e);
 		goto out;
 	}
+	reenc_fini(&x);
 	ni.data_chunks = c.data_chunks;
 	r = finish_output(&os, ofd, &ni, c.hashes, err);
 	if (r)
@@ -887,6 +1419,9 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 		nh.json = NULL;
 	}
 out:
+	reenc_fini(&x);
+	aur_secret_free(keys[0]);
+	aur_secret_free(keys[1]);
 	if (r && p.on)
 		fputc('\n', stderr);
 	if (ofd >= 0)
@@ -898,6 +1433,9 @@ out:
 	bk_meta_free(&m);
 	bk_stream_fini(&s);
 	close_input(in);
+	/* Last: a held SIGINT ends the process only once DEST is gone. */
+	if (held)
+		bk_signals_release(&old_mask);
 	return r;
 }
 

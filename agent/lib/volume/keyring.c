@@ -84,6 +84,29 @@ int aur_keyring_add(const char *uuid, const struct aur_secret *dek, int32_t *ser
 	return 0;
 }
 
+int aur_keyring_add_private(const char *uuid, const struct aur_secret *dek, int32_t *serial)
+{
+	char desc[AUR_KEY_DESC_MAX];
+	int32_t old;
+	key_serial_t k;
+
+	if (aur_keyring_find(uuid, &old) == 0)
+		return -EEXIST;
+	aur_key_desc(uuid, desc);
+	k = add_key("logon", desc, dek->data, dek->len, KEY_SPEC_PROCESS_KEYRING);
+	if (k < 0)
+		return -errno;
+	if (keyctl_setperm(k, KEY_PERM) < 0) {
+		int e = errno;
+
+		keyctl_revoke(k);
+		keyctl_unlink(k, KEY_SPEC_PROCESS_KEYRING);
+		return -e;
+	}
+	*serial = k;
+	return 0;
+}
+
 int aur_keyring_revoke(const char *uuid)
 {
 	int32_t k, ring;

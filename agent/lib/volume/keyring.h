@@ -24,6 +24,12 @@
 void aur_key_desc(const char *uuid, char out[AUR_KEY_DESC_MAX]);
 /* Add the key; *serial receives its id.  -EEXIST when one is present. */
 int aur_keyring_add(const char *uuid, const struct aur_secret *dek, int32_t *serial);
+/*
+ * Add the key to the calling process's keyring only (not linked into
+ * "aurora:volumes"): for a temporary mapping of this process, whose key
+ * must not outlive it even when it is killed.  aur_keyring_revoke() drops it.
+ */
+int aur_keyring_add_private(const char *uuid, const struct aur_secret *dek, int32_t *serial);
 /* Drop the process keyring's link once the table is loaded. */
 void aur_keyring_detach_process(int32_t serial);
 /* Revoke and unlink the volume's key: 0, -ENOKEY, -errno. */

@@ -127,6 +127,30 @@ expect 4 "$kw" "destination CMK disabled: the copy's restore names it" "$A" rest
 "$A" copy "$T/b" - --kms-key-id "$kw" --quiet > "$T/c2" && ok "copy to stdout" || notok "copy to stdout"
 expect 0 "" "copy from stdin verifies" bash -c "'$A' copy - '$T/c3' --kms-key-id '$kw' < '$T/b' && '$A' backup verify '$T/c3'"
 
+# restore --plaintext and copy --new-data-key: what is refused before any
+# device-mapper work (the rest runs in the guest: 74-restore-plaintext, 75-copy-newkey)
+truncate -s 4M "$T/plain.img"
+truncate -s 8M "$T/pd"
+sum_pd=$(sum "$T/pd")
+expect 2 "kms-key-id" "restore --plaintext without --kms-key-id refused" "$A" restore --plaintext "$T/plain.img" "$T/pd"
+expect 8 "nothere.img" "restore --plaintext of a missing image refused" \
+	"$A" restore --plaintext "$T/nothere.img" "$T/pd" --kms-key-id "$kw"
+expect 2 "holds an aurora volume" "restore --plaintext of an aurora volume refused" \
+	"$A" restore --plaintext "$T/src" "$T/pd" --kms-key-id "$kw"
+expect 2 "not a block device" "restore --plaintext onto an image file refused (a mapping needs a block device)" \
+	"$A" restore --plaintext "$T/plain.img" "$T/pd" --kms-key-id "$kw"
+truncate -s 0 "$T/empty.img"
+expect 2 "is empty" "restore --plaintext of an empty image refused" \
+	"$A" restore --plaintext "$T/empty.img" "$T/pd" --kms-key-id "$kw"
+[ "$(sum "$T/pd")" = "$sum_pd" ] && ok "refused plaintext restores wrote nothing" || notok "refused plaintext restores wrote nothing"
+expect 2 "tmpdir" "copy --tmpdir without --new-data-key refused" \
+	"$A" copy "$T/b" "$T/cn" --kms-key-id "$kw" --tmpdir "$T"
+expect 3 "chunk $i " "copy --new-data-key of a corrupt backup refused naming the chunk" \
+	"$A" copy "$T/bc" "$T/cn" --kms-key-id "$kw" --new-data-key --tmpdir "$T"
+expect 4 "00000000-0000-4000-8000-000000000000" "copy --new-data-key to an unknown CMK refused naming it" \
+	"$A" copy "$T/b" "$T/cn" --kms-key-id arn:aws:kms:us-west-2:111122223333:key/00000000-0000-4000-8000-000000000000 --new-data-key
+[ ! -e "$T/cn" ] && ok "refused --new-data-key copies left no file" || notok "refused --new-data-key copies left no file"
+
 # header backup / restore
 expect 0 "" "header backup" "$A" header backup "$T/src" "$T/h"
 cp "$T/src" "$T/src2"
