@@ -8,7 +8,7 @@
 # clear error.
 . /tests/lib.sh
 . /tests/40-agent-lib.inc
-ktap_plan 29
+ktap_plan 32
 dmesg_mark
 ag_modules >&2
 modprobe dm-thin-pool 2>/dev/null
@@ -115,6 +115,28 @@ r2=$(ag_loop 52)
 ktap_check "restore of the live backup" aurora restore "$B/live.bak" "$r2"
 ktap_check "restored live backup: files intact, fsck -n clean" consistent "$r2"
 ktap_check "backup of the open volume by its device path works too" aurora backup "$dev" "$B/live2.bak"
+
+# Interrupted: SIGTERM while the backup of the open volume waits on a full
+# pipe.  The temporary snapshot goes, then the signal takes its course.
+mkfifo "$AG_TMP/fifo"
+aurora backup "$name" - > "$AG_TMP/fifo" 2> "$AG_TMP/int.err" &
+bpid=$!
+exec 9< "$AG_TMP/fifo"
+i=0
+until aurora snapshot list | grep -q "aurora-backup-$bpid" || [ $i -ge 600 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+ktap_result "a backup of the open volume writing into a pipe nobody reads: its temporary snapshot exists" \
+	"$(aurora snapshot list | grep -q "aurora-backup-$bpid"; echo $?)"
+kill -TERM "$bpid"
+cat <&9 > /dev/null
+exec 9<&-
+wait "$bpid"
+rc=$?
+note "interrupted backup: exit $rc: $(cat "$AG_TMP/int.err")"
+ktap_result "SIGTERM: the backup ends by the signal (exit $rc)" "$([ $rc = 143 ]; echo $?)"
+ktap_result "... and its temporary snapshot is gone" \
+	"$(aurora snapshot list | grep -q aurora-backup; [ $? -ne 0 ]; echo $?)"
 
 # Delete.
 ktap_check "snapshot delete" aurora snapshot delete snap1

@@ -79,6 +79,9 @@ static int open_source(const char *source, struct stat *sb, char *mapping,
 	return fd;
 }
 
+static int backup_create(const char *source, const char *file, const struct aur_backup_opts *o,
+			 struct aur_backup_info *info, struct aur_error *err);
+
 /* Back up open volume @mapping through a temporary thin snapshot. */
 static int backup_via_snapshot(const char *mapping, const char *file,
 			       const struct aur_backup_opts *o, struct aur_backup_info *info,
@@ -104,7 +107,7 @@ static int backup_via_snapshot(const char *mapping, const char *file,
 	} else {
 		aur_info("backing up open volume %s through temporary snapshot %s/%s", mapping,
 			 snap.vg, snap.lv);
-		r = aur_backup_create(snap.dm_path, file, o, info, err);
+		r = backup_create(snap.dm_path, file, o, info, err);
 	}
 	snprintf(vglv, sizeof(vglv), "%s/%s", snap.vg, snap.lv);
 	if (aur_snapshot_delete(vglv, &e2))
@@ -218,8 +221,8 @@ static void info_from_hdr(struct aur_backup_info *in, const struct aur_hdr *h, c
 	in->data_size = h->data_size;
 }
 
-int aur_backup_create(const char *source, const char *file, const struct aur_backup_opts *o,
-		      struct aur_backup_info *info, struct aur_error *err)
+static int backup_create(const char *source, const char *file, const struct aur_backup_opts *o,
+			 struct aur_backup_info *info, struct aur_error *err)
 {
 	struct aur_backup_info in = { 0 };
 	struct aur_hdr_read hr;
@@ -283,6 +286,11 @@ int aur_backup_create(const char *source, const char *file, const struct aur_bac
 				      in.chunk_size);
 		bool hole;
 
+		if (bk_signal_pending()) {
+			aur_error_set(err, AUR_EXIT_FAILURE, "interrupted");
+			r = -EINTR;
+			goto out;
+		}
 		r = aur_pread_full(fd, buf, len, in.data_offset + off);
 		if (r) {
 			aur_error_set(err, AUR_EXIT_FAILURE, "%s: read error at byte %" PRIu64 ": %s",
@@ -327,6 +335,23 @@ out:
 	close(fd);
 	if (info)
 		*info = in;
+	return r;
+}
+
+/*
+ * SIGINT, SIGTERM and SIGHUP are held for the whole backup and seen between
+ * two chunks: an interrupted backup removes the file it created and the
+ * temporary snapshot of an open volume, then the signal takes its course.
+ */
+int aur_backup_create(const char *source, const char *file, const struct aur_backup_opts *o,
+		      struct aur_backup_info *info, struct aur_error *err)
+{
+	sigset_t old;
+	int r;
+
+	bk_signals_hold(&old);
+	r = backup_create(source, file, o, info, err);
+	bk_signals_release(&old);
 	return r;
 }
 

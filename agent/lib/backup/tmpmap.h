@@ -7,8 +7,7 @@
  * A temporary mapping's key is a logon key "aurora:<random uuid>" in the
  * calling process's keyring only (never in "aurora:volumes"), and its dm UUID
  * is "AURTMP-<that uuid>", not a volume's: no volume UUID is derived from
- * it (a watching agent passing meanwhile finds no header behind it: an
- * error, never a verdict).  bk_tmpmap_close() removes the mapping, then
+ * it, and volume listings (status, the watching agent) leave it out.  bk_tmpmap_close() removes the mapping, then
  * revokes the key; every path out of the callers runs it.
  */
 #ifndef AURORA_BACKUP_TMPMAP_H
@@ -20,8 +19,9 @@
 #include <sys/types.h>
 
 #include "aurora/aurora.h"
+#include "volume/dm.h"
 
-#define BK_TMPMAP_UUID_PREFIX	"AURTMP-"
+#define BK_TMPMAP_UUID_PREFIX	AUR_DM_TMP_UUID_PREFIX
 
 struct bk_tmpmap {
 	char name[AUR_DM_NAME_MAX];	/* aurora-tmp-<pid>-<role> */

@@ -18,6 +18,8 @@
 
 #define AUR_DM_TARGET		AURORA_DM_TARGET_NAME
 #define AUR_DM_UUID_PREFIX	"AURORA-"
+/* A temporary mapping of restore --plaintext or copy --new-data-key: no volume. */
+#define AUR_DM_TMP_UUID_PREFIX	"AURTMP-"
 /* Create an empty device (no table). */
 int aur_dm_create(const char *name, const char *dm_uuid, bool read_only);
 /* Load a single-target table into the inactive slot. */

@@ -257,6 +257,9 @@ static int parse_open(const char *name, struct aur_open_volume *v)
 		return -ENODEV;
 	if (strcmp(v->dm.target, AUR_DM_TARGET))
 		return -EINVAL;
+	/* A temporary mapping of a backup command is no volume. */
+	if (aur_str_has_prefix(v->dm.uuid, AUR_DM_TMP_UUID_PREFIX))
+		return -EPERM;
 	if (aur_str_has_prefix(v->dm.uuid, AUR_DM_UUID_PREFIX) &&
 	    aur_uuid_valid(v->dm.uuid + strlen(AUR_DM_UUID_PREFIX)))
 		aur_strcpy(v->uuid, sizeof(v->uuid), v->dm.uuid + strlen(AUR_DM_UUID_PREFIX));
@@ -289,6 +292,9 @@ int aur_volume_get_open(const char *name, struct aur_open_volume *v, struct aur_
 	else if (r == -EINVAL)
 		aur_error_set(err, AUR_EXIT_USAGE, "mapping \"%s\" is a %s target, not aurora",
 			      name, v->dm.target[0] ? v->dm.target : "table-less");
+	else if (r == -EPERM)
+		aur_error_set(err, AUR_EXIT_USAGE, "mapping \"%s\" is a temporary mapping of a "
+			      "restore or copy in progress, not a volume", name);
 	return r;
 }
 
