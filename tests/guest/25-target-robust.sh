@@ -207,11 +207,23 @@ alive() { kill -0 "$1" 2>/dev/null; }
 if ! want fpa; then
 	skip_all "not selected" "1 MiB O_DIRECT write under fail_page_alloc" "... reads back"
 elif have_fault fail_page_alloc; then
-	# The whole write reaches the target as one bio when the stack lets
-	# it (a bounce bio of BIO_MAX_VECS pages, the largest there is).
-	q=/sys/block/$(basename "$(readlink -f "$dev")")/queue
+	# The write must reach the target in bios as large as they can be:
+	# a loop device takes at most 255 sectors per request, null_blk as
+	# many as it is told (the target's own limits then cap them).
+	# null_blk's backing pages are allocated by its first write, so the
+	# range is written once before the faults.
+	fdev=$dev
+	if { rmmod null_blk 2>/dev/null; modprobe null_blk nr_devices=1 queue_mode=2 \
+		memory_backed=1 gb=1 bs=512 max_sectors=2048; } && [ -b /dev/nullb0 ]; then
+		on_exit "rmmod null_blk"
+		fname=$(uniq aurora-fpanb)
+		tgt_create "$fname" "0 131072 aurora aes-xts-plain64 :64:logon:$desc 0 /dev/nullb0 0"
+		fdev=/dev/mapper/$fname
+	fi
+	dd if=/dev/zero of="$fdev" bs=1M count=1 seek=1 oflag=direct status=none
+	q=/sys/dev/block/$(dmsetup info -c --noheadings -o major,minor "$fdev" | tr -d ' ')/queue
 	cat "$q/max_hw_sectors_kb" > "$q/max_sectors_kb" 2>/dev/null
-	note "fpa: $dev max_sectors_kb $(cat "$q/max_sectors_kb"), max_hw_sectors_kb $(cat "$q/max_hw_sectors_kb")"
+	note "fpa: $fdev max_sectors_kb $(cat "$q/max_sectors_kb"), max_segments $(cat "$q/max_segments"), max_segment_size $(cat "$q/max_segment_size")"
 	f=$dbg/fail_page_alloc
 	echo 1 > "$f/task-filter"; echo N > "$f/ignore-gfp-wait"
 	echo N > "$f/ignore-gfp-highmem"; echo 0 > "$f/min-order"
@@ -220,7 +232,7 @@ elif have_fault fail_page_alloc; then
 	# A writer that waits for pages forever sleeps uninterruptibly, so no
 	# signal ends it: wait for it with a generous bound, then say where
 	# it is and stop failing its allocations, which lets it finish.
-	odirect-write "$dev" 1048576 1048576 1 &
+	odirect-write "$fdev" 1048576 1048576 1 &
 	w=$!
 	wait_for 300 eval '! alive '"$w"
 	done=$?
@@ -242,8 +254,9 @@ elif have_fault fail_page_alloc; then
 		exit 0
 	fi
 	odirect-write - 1048576 1048576 > "$TGT_TMP/fpa.exp"
-	tgt_read "$dev" "$TGT_TMP/fpa.got" 1048576 1048576
+	tgt_read "$fdev" "$TGT_TMP/fpa.got" 1048576 1048576
 	ktap_check "... and reads back as written" cmp "$TGT_TMP/fpa.exp" "$TGT_TMP/fpa.got"
+	[ "$fdev" = "$dev" ] || tgt_remove "$fname"
 else
 	ktap_skip "1 MiB O_DIRECT write under fail_page_alloc" "no fail_page_alloc"
 	ktap_skip "... reads back" "no fail_page_alloc"
