@@ -10,11 +10,11 @@
 # kernel report.
 #
 # aurora.robust=SECTION[,SECTION...] on the guest's kernel command line runs
-# only those sections (keys swap nullb memcg fpa failslab fmr) and skips
+# only those sections (keys swap order nullb memcg fpa failslab fmr) and skips
 # the others: scripts/revert-proof runs the check that proves one fix.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 19
+ktap_plan 20
 dmesg_mark
 tgt_modules
 
@@ -49,6 +49,7 @@ skip_all() {
 
 is_inaccessible() { [[ "$(tgt_status "$1")" == "inaccessible $2 key:wiped "* ]]; }
 key_gone() { ! proc_has_key "$1"; }
+alive() { kill -0 "$1" 2>/dev/null; }
 
 # --- a key that leaves service is released ----------------------------------
 # Dead keys are collected gc_delay seconds after they die, once nothing holds
@@ -133,6 +134,54 @@ else
 	skip_all "not selected" "suspend/key set/resume rounds under fio" "fio runs verify" "key wipe racing resume" "... and it reads"
 fi
 
+# --- a key message and a resume, in turn ------------------------------------
+# key set's key lookup is held open (request-key upcall waiting for a go): a
+# resume started meanwhile must wait until the key set is done, not resume
+# the device under it (the check of "suspended" and the key change are one
+# step against resume).
+if want order; then
+	read -r desc _ < <(tgt_key order)
+	name=$(uniq aurora-order)
+	tgt_create "$name" "0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0"
+	up=$TGT_TMP/upcall
+	mkdir -p "$up"
+	cp "$TGT_TMP/$desc.key" "$up/key"
+	# The kernel runs /sbin/request-key create KEY UID GID TKR PKR SKR.
+	cat > /sbin/request-key <<-EOF2
+		#!/bin/sh
+		: > $up/started
+		i=0
+		while [ ! -e $up/go ] && [ \$i -lt 1200 ]; do sleep 0.1; i=\$((i + 1)); done
+		exec keyctl pinstantiate "\$2" 0 < $up/key
+	EOF2
+	chmod 755 /sbin/request-key
+	on_exit "rm -f /sbin/request-key"
+	dmsetup suspend "$name"
+	dmsetup message "$name" 0 key set ":64:logon:aurora:$(uniq upcall)" &
+	m=$!
+	if wait_for 60 test -e "$up/started"; then
+		dmsetup resume "$name" &
+		r=$!
+		# With the key set done first, the resume cannot end before go.
+		wait_for 30 eval '! alive '"$r"
+		first=$((! $?))
+		touch "$up/go"
+		wait "$m"
+		mrc=$?
+		wait "$r"
+		ktap_result "resume during key set waits for it (resumed first: $first, key set exit $mrc)" \
+			"$([ "$first" = 0 ] && [ "$mrc" = 0 ]; echo $?)"
+	else
+		touch "$up/go"
+		wait "$m"
+		ktap_result "key set looked its key up through /sbin/request-key" 1
+	fi
+	dmsetup resume "$name" 2>/dev/null
+	tgt_remove "$name"
+else
+	skip_all "not selected" "resume during key set waits for it"
+fi
+
 # --- reads completed in the submitter's context (null_blk irqmode=0) ------
 if want nullb; then
 	if modprobe null_blk nr_devices=1 irqmode=0 queue_mode=2 memory_backed=1 \
@@ -203,7 +252,6 @@ read -r desc _ < <(tgt_key fpa)
 name=$(uniq aurora-fpa)
 tgt_create "$name" "0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0"
 dev=/dev/mapper/$name
-alive() { kill -0 "$1" 2>/dev/null; }
 if ! want fpa; then
 	skip_all "not selected" "1 MiB O_DIRECT write under fail_page_alloc" "... reads back"
 elif have_fault fail_page_alloc; then
