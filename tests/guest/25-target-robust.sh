@@ -14,7 +14,7 @@
 # the others: scripts/revert-proof runs the check that proves one fix.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 20
+ktap_plan 21
 dmesg_mark
 tgt_modules
 
@@ -141,7 +141,8 @@ fi
 # (a "keyctl request2" whose /sbin/request-key upcall waits for a go), and
 # request_key() waits for it.  A resume started meanwhile must wait until the
 # key set is done, not resume the device under it: the check of "suspended"
-# and the key change are one step against resume.
+# and the key change are one step against resume.  And key set, which
+# allocates while the device is suspended, is in a NOIO scope meanwhile.
 if want order; then
 	read -r desc _ < <(tgt_key order)
 	name=$(uniq aurora-order)
@@ -157,12 +158,15 @@ if want order; then
 	dmsetup suspend "$name"
 	keyctl request2 logon "$rdesc" upcall @s > /dev/null &
 	k=$!
-	first=x mrc=x
+	first=x mrc=x noio=x fl=?
 	if wait_for 60 test -e "$up/started"; then
 		dmsetup message "$name" 0 key set ":64:logon:$rdesc" &
 		m=$!
 		in_lookup() { grep -q wait_for_key_construction "/proc/$m/stack"; }
 		if wait_for 60 in_lookup; then
+			# Field 9 of /proc/PID/stat: the task's flags.
+			fl=$(sed 's/.*) //' "/proc/$m/stat" | cut -d' ' -f7)
+			noio=$(((fl & 0x80000) != 0))
 			dmsetup resume "$name" &
 			r=$!
 			# With the key set done first, the resume cannot end
@@ -180,10 +184,15 @@ if want order; then
 	[ -s "$up/log" ] && sed 's/^/# request-key: /' "$up/log"
 	ktap_result "resume during key set waits for it (resumed first: $first, key set exit $mrc)" \
 		"$([ "$first" = 0 ] && [ "$mrc" = 0 ]; echo $?)"
+	# Allocations of key set while the device is suspended must not
+	# wait for its I/O: a NOIO scope (PF_MEMALLOC_NOIO, 0x80000).
+	ktap_result "key set runs in a NOIO scope (task flags $fl)" \
+		"$([ "$noio" = 1 ]; echo $?)"
 	dmsetup resume "$name" 2>/dev/null
 	tgt_remove "$name"
 else
-	skip_all "not selected" "resume during key set waits for it"
+	skip_all "not selected" "resume during key set waits for it" \
+		"key set runs in a NOIO scope"
 fi
 
 # --- reads completed in the submitter's context (null_blk irqmode=0) ------
