@@ -308,7 +308,9 @@ elif have_fault fail_page_alloc; then
 		wait "$w"
 		rc=$?
 	fi
-	ktap_result "1 MiB O_DIRECT write with every page allocation of the writer failing: completes (exit $rc)" \
+	how="exit $rc"
+	[ "$done" = 0 ] || how="not done after 300 s, $how once the faults stopped"
+	ktap_result "1 MiB O_DIRECT write with every page allocation of the writer failing: completes ($how)" \
 		"$([ "$done" = 0 ] && [ "$rc" = 0 ]; echo $?)"
 	if [ "$rc" = stuck ]; then
 		ktap_fail "... reads back (the writer is still stuck)"
