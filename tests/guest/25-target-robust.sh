@@ -1,8 +1,9 @@
 #!/bin/bash
 # The target when things go wrong: key lifetime (a key that leaves service
-# is released; key messages against resume), completion contexts that may be
-# atomic (null_blk irqmode=0), memory pressure (a small memory cgroup;
-# fail_page_alloc on the writer), allocation failures in the constructor and
+# is released; key messages against resume; a key set held in its key
+# lookup is not overtaken by a resume and runs in a NOIO scope), completion
+# contexts that may be atomic (null_blk irqmode=0), memory pressure (a small
+# memory cgroup; fail_page_alloc on the writer, over null_blk), allocation failures in the constructor and
 # in key set (failslab), and a lower device that fails every request
 # (fail_make_request).  The fault-injection checks need a kernel with fault
 # injection and debugfs (the debug lane); on Debian's kernels they are
