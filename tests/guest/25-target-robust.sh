@@ -159,7 +159,7 @@ if want order; then
 	dmsetup suspend "$name"
 	keyctl request2 logon "$rdesc" upcall @s > /dev/null &
 	k=$!
-	first=x mrc=x noio=x fl=?
+	first=x mrc=x noio=x fl=none
 	if wait_for 60 test -e "$up/started"; then
 		dmsetup message "$name" 0 key set ":64:logon:$rdesc" &
 		m=$!
