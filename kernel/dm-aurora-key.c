@@ -122,6 +122,16 @@ static void aurora_key_swap(struct aurora_c *ac, struct crypto_skcipher *tfm,
 }
 
 /*
+ * The cipher of a target.  As dm-crypt: no implementation that allocates
+ * memory per request, which could fail under the memory pressure writes
+ * relieve (KUnit: aurora_test_tfm_no_alloc).
+ */
+struct crypto_skcipher *aurora_alloc_tfm(void)
+{
+	return crypto_alloc_skcipher("xts(aes)", 0, CRYPTO_ALG_ALLOCATES_MEMORY);
+}
+
+/*
  * Look up the logon key @desc in the calling process's keyrings, build a
  * keyed transform from it and install both.  Called from the constructor
  * and from "key set" while suspended (under state_lock).  While the target
@@ -155,11 +165,7 @@ int aurora_key_load(struct aurora_c *ac, const char *desc, char **error)
 		goto put_key;
 	}
 
-	/*
-	 * As dm-crypt: no implementation that allocates memory per request,
-	 * which could fail under the memory pressure writes relieve.
-	 */
-	tfm = crypto_alloc_skcipher("xts(aes)", 0, CRYPTO_ALG_ALLOCATES_MEMORY);
+	tfm = aurora_alloc_tfm();
 	if (IS_ERR(tfm)) {
 		*error = "Cannot allocate xts(aes) cipher";
 		r = PTR_ERR(tfm);

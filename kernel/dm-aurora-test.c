@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dm-aurora: KUnit tests of the parts that need no device: key reference
- * parsing, optional parameter parsing, the plain64 IV, reasons and the
- * state bits.  Built into
+ * parsing, optional parameter parsing, the plain64 IV, reasons, the
+ * state bits and the choice of cipher implementation.  Built into
  * dm-aurora.ko when the kernel has KUnit (the debug lane); the suite runs
  * when the module is loaded and reports in the kernel log and in
  * /sys/kernel/debug/kunit/dm-aurora/results.
@@ -10,6 +10,8 @@
 
 #include <kunit/test.h>
 #include <linux/string.h>
+#include <crypto/aes.h>
+#include <crypto/internal/skcipher.h>
 
 #include "dm-aurora.h"
 
@@ -242,6 +244,131 @@ static void aurora_test_states(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, aurora_out_of_service(ac));
 }
 
+/* ---- cipher implementation ---- */
+
+/*
+ * An xts(aes) implementation that allocates memory per request, as some
+ * hardware drivers do (CRYPTO_ALG_ALLOCATES_MEMORY), of the highest
+ * priority: registered for one test, it wins any lookup that does not mask
+ * it out.  It does the real XTS with a software implementation underneath,
+ * so that it passes the crypto self-tests.
+ */
+#define AURORA_KT_DRIVER "xts-aes-aurora-kunit-allocating"
+
+struct aurora_kt_ctx {
+	struct crypto_skcipher *inner;
+};
+
+static int aurora_kt_init(struct crypto_skcipher *tfm)
+{
+	struct aurora_kt_ctx *ctx = crypto_skcipher_ctx(tfm);
+
+	ctx->inner = crypto_alloc_skcipher("xts(aes)", 0,
+					   CRYPTO_ALG_ALLOCATES_MEMORY |
+					   CRYPTO_ALG_ASYNC);
+	return PTR_ERR_OR_ZERO(ctx->inner);
+}
+
+static void aurora_kt_exit(struct crypto_skcipher *tfm)
+{
+	struct aurora_kt_ctx *ctx = crypto_skcipher_ctx(tfm);
+
+	crypto_free_skcipher(ctx->inner);
+}
+
+static int aurora_kt_setkey(struct crypto_skcipher *tfm, const u8 *key,
+			    unsigned int len)
+{
+	struct aurora_kt_ctx *ctx = crypto_skcipher_ctx(tfm);
+
+	crypto_skcipher_clear_flags(ctx->inner, CRYPTO_TFM_REQ_MASK);
+	crypto_skcipher_set_flags(ctx->inner, crypto_skcipher_get_flags(tfm) &
+				  CRYPTO_TFM_REQ_MASK);
+	return crypto_skcipher_setkey(ctx->inner, key, len);
+}
+
+static int aurora_kt_crypt(struct skcipher_request *req, bool enc)
+{
+	struct aurora_kt_ctx *ctx =
+		crypto_skcipher_ctx(crypto_skcipher_reqtfm(req));
+	struct skcipher_request *sub;
+	int r;
+
+	/* the allocation per request that the flag announces */
+	sub = skcipher_request_alloc(ctx->inner, GFP_ATOMIC);
+	if (!sub)
+		return -ENOMEM;
+	skcipher_request_set_callback(sub, 0, NULL, NULL);
+	skcipher_request_set_crypt(sub, req->src, req->dst, req->cryptlen,
+				   req->iv);
+	r = enc ? crypto_skcipher_encrypt(sub) : crypto_skcipher_decrypt(sub);
+	skcipher_request_free(sub);
+	return r;
+}
+
+static int aurora_kt_encrypt(struct skcipher_request *req)
+{
+	return aurora_kt_crypt(req, true);
+}
+
+static int aurora_kt_decrypt(struct skcipher_request *req)
+{
+	return aurora_kt_crypt(req, false);
+}
+
+static struct skcipher_alg aurora_kt_alg = {
+	.base.cra_name		= "xts(aes)",
+	.base.cra_driver_name	= AURORA_KT_DRIVER,
+	.base.cra_priority	= 9999,
+	.base.cra_flags		= CRYPTO_ALG_ALLOCATES_MEMORY,
+	.base.cra_blocksize	= AES_BLOCK_SIZE,
+	.base.cra_ctxsize	= sizeof(struct aurora_kt_ctx),
+	.base.cra_module	= THIS_MODULE,
+	.min_keysize		= 2 * AES_MIN_KEY_SIZE,
+	.max_keysize		= 2 * AES_MAX_KEY_SIZE,
+	.ivsize			= AES_BLOCK_SIZE,
+	.init			= aurora_kt_init,
+	.exit			= aurora_kt_exit,
+	.setkey			= aurora_kt_setkey,
+	.encrypt		= aurora_kt_encrypt,
+	.decrypt		= aurora_kt_decrypt,
+};
+
+static const char *aurora_kt_driver(struct crypto_skcipher *tfm)
+{
+	return crypto_tfm_alg_driver_name(crypto_skcipher_tfm(tfm));
+}
+
+/*
+ * With an allocating xts(aes) implementation registered and preferred, the
+ * target's cipher is still one that does not allocate per request.
+ */
+static void aurora_test_tfm_no_alloc(struct kunit *test)
+{
+	struct crypto_skcipher *tfm;
+
+	KUNIT_ASSERT_EQ(test, 0, crypto_register_skcipher(&aurora_kt_alg));
+	/* the test is sound: an unmasked lookup gets the allocating one */
+	tfm = crypto_alloc_skcipher("xts(aes)", 0, 0);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(tfm));
+	if (!IS_ERR(tfm)) {
+		KUNIT_EXPECT_STREQ(test, aurora_kt_driver(tfm),
+				   AURORA_KT_DRIVER);
+		crypto_free_skcipher(tfm);
+	}
+	tfm = aurora_alloc_tfm();
+	KUNIT_EXPECT_FALSE(test, IS_ERR(tfm));
+	if (!IS_ERR(tfm)) {
+		KUNIT_EXPECT_STRNEQ(test, aurora_kt_driver(tfm),
+				    AURORA_KT_DRIVER);
+		KUNIT_EXPECT_EQ(test, 0U,
+				crypto_skcipher_alg(tfm)->base.cra_flags &
+				CRYPTO_ALG_ALLOCATES_MEMORY);
+		crypto_free_skcipher(tfm);
+	}
+	crypto_unregister_skcipher(&aurora_kt_alg);
+}
+
 static struct kunit_case aurora_test_cases[] = {
 	KUNIT_CASE(aurora_test_key_ok),
 	KUNIT_CASE(aurora_test_key_bad),
@@ -250,6 +377,7 @@ static struct kunit_case aurora_test_cases[] = {
 	KUNIT_CASE(aurora_test_iv),
 	KUNIT_CASE(aurora_test_reason),
 	KUNIT_CASE(aurora_test_states),
+	KUNIT_CASE(aurora_test_tfm_no_alloc),
 	{}
 };
 

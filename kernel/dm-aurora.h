@@ -229,6 +229,7 @@ int aurora_page_pool_init(struct aurora_c *ac);
 
 /* dm-aurora-key.c */
 int aurora_key_parse(const char *ref, const char **desc, char **error);
+struct crypto_skcipher *aurora_alloc_tfm(void);
 int aurora_key_load(struct aurora_c *ac, const char *desc, char **error);
 void aurora_key_wipe(struct aurora_c *ac, bool put);
 void aurora_go_terminal(struct aurora_c *ac, const char *reason);
