@@ -36,22 +36,6 @@ refused() {
 	[ "$dev" = - ] || [ "$(devsum "$dev")" = "$before" ] || { note "$dev was written"; return 1; }
 }
 
-# check_files DEV NAME: open DEV as NAME, fsck -n clean, checksums match, close.
-check_files() {
-	local dev=$1 name=$2 ok=0
-	aurora open "$dev" "$name" >&2 || return 1
-	e2fsck -f -n "/dev/mapper/$name" >&2 || ok=1
-	mkdir -p "/mnt/$name"
-	if mount -o ro "/dev/mapper/$name" "/mnt/$name"; then
-		(cd "/mnt/$name" && sha256sum -c "$AG_TMP/sums") >&2 || ok=1
-		umount "/mnt/$name"
-	else
-		ok=1
-	fi
-	aurora close "$name" >&2 || ok=1
-	return $ok
-}
-
 # --- A volume with files -------------------------------------------------
 k=$(key_id backup-src)
 arn=$(key_arn "$k")
@@ -119,12 +103,12 @@ ktap_result "restored volume has a new UUID ($new_uuid)" \
 ktap_result "lineage.restored_from is the source UUID" \
 	"$([ "$(hdr_field "$dst" restored_from)" = "$src_uuid" ]; echo $?)"
 ktap_result "the restored header is active" "$([ "$(hdr_field "$dst" state)" = active ]; echo $?)"
-ktap_check "restored volume: opens, fsck -n clean, checksums identical" check_files "$dst" "$(uniq bkdst)"
+ktap_check "restored volume: opens, fsck -n clean, checksums identical" ag_check_files "$dst" "$(uniq bkdst)"
 ktap_check "no plaintext marker on the restored device" no_marker "$dst"
 late=$(ag_loop 24)
 ktap_check "restore of the late backup (source no longer active at backup time)" \
 	aurora restore "$B/late.bak" "$late"
-ktap_check "late restore: files identical, fsck clean" check_files "$late" "$(uniq bklate)"
+ktap_check "late restore: files identical, fsck clean" ag_check_files "$late" "$(uniq bklate)"
 ktap_result "late restore's header is active" "$([ "$(hdr_field "$late" state)" = active ]; echo $?)"
 
 # --- Restore under another CMK ---------------------------------------------
@@ -136,7 +120,7 @@ ktap_result "its header names the other CMK" "$([ "$(hdr_field "$dst2" key_arn)"
 	aurora status "$dst2" --json | grep -q "$arn2"; echo $?)"
 ktap_check "disable the source CMK again" aurora kms disable-key --key-id "$k"
 ktap_check "volume restored under the other CMK opens with the source CMK disabled" \
-	check_files "$dst2" "$(uniq bkdst2)"
+	ag_check_files "$dst2" "$(uniq bkdst2)"
 ktap_check "re-enable the source CMK" aurora kms enable-key --key-id "$k"
 ktap_check "restore under a CMK that does not exist: refused naming it" \
 	refused 4 "alias/no-such-key" "$dst2" aurora restore "$B/full.bak" "$dst2" --yes --kms-key-id alias/no-such-key
@@ -144,7 +128,7 @@ ktap_check "restore under a CMK that does not exist: refused naming it" \
 # --- From stdin -------------------------------------------------------------
 dst3=$(ag_loop 24)
 ktap_check "restore from stdin (-)" bash -c "aurora restore - $dst3 < $B/stdout.bak"
-ktap_check "stdin restore: files identical, fsck clean" check_files "$dst3" "$(uniq bkdst3)"
+ktap_check "stdin restore: files identical, fsck clean" ag_check_files "$dst3" "$(uniq bkdst3)"
 
 # --- Bad input ------------------------------------------------------------
 victim=$(ag_loop 24)
@@ -186,7 +170,7 @@ ktap_check "device holding a filesystem: refused without --yes" \
 ktap_check "device holding another aurora volume: refused without --yes" \
 	refused 7 "aurora volume header" "$dst3" aurora restore "$B/full.bak" "$dst3"
 ktap_check "device holding a filesystem: restored with --yes" aurora restore "$B/full.bak" "$fsdev" --yes
-ktap_check "... and its files are identical" check_files "$fsdev" "$(uniq bkfs)"
+ktap_check "... and its files are identical" ag_check_files "$fsdev" "$(uniq bkfs)"
 ktap_check "backup onto an existing file: refused without --force" \
 	refused 7 "force" - aurora backup "$dst" "$B/full.bak"
 ktap_check "backup of an open volume not on thin LVM: refused, saying to close it" \
@@ -199,7 +183,7 @@ ktap_check "header backup of it" aurora header backup "$hdst" "$B/hdst.hdr"
 dd if=/dev/zero of="$hdst" bs=64k count=1 conv=notrunc status=none
 ktap_check_fails "header wiped: open refused" aurora open "$hdst" "$(uniq bkh)"
 ktap_check "header restore onto the wiped device" aurora header restore "$B/hdst.hdr" "$hdst"
-ktap_check "after header restore: opens, files identical" check_files "$hdst" "$(uniq bkh2)"
+ktap_check "after header restore: opens, files identical" ag_check_files "$hdst" "$(uniq bkh2)"
 ktap_check "header restore of another volume's header: refused, device untouched" \
 	refused 7 "another\|holds volume" "$hdst" aurora header restore "$B/hdr.bak" "$hdst"
 ktap_check "header restore of a volume backup: refused" \

@@ -43,22 +43,6 @@ refused() {
 	[ "$(devsum "$dev")" = "$before" ] || { note "$dev was written"; return 1; }
 }
 
-# check_files DEV NAME: open DEV as NAME, fsck -n clean, checksums match, close.
-check_files() {
-	local dev=$1 name=$2 ok=0
-	aurora open "$dev" "$name" >&2 || return 1
-	e2fsck -f -n "/dev/mapper/$name" >&2 || ok=1
-	mkdir -p "/mnt/$name"
-	if mount -o ro "/dev/mapper/$name" "/mnt/$name"; then
-		(cd "/mnt/$name" && sha256sum -c "$AG_TMP/sums") >&2 || ok=1
-		umount "/mnt/$name"
-	else
-		ok=1
-	fi
-	aurora close "$name" >&2 || ok=1
-	return $ok
-}
-
 # --- An unencrypted ext4 image with files -----------------------------------
 k=$(key_id plain-restore)
 arn=$(key_arn "$k")
@@ -116,7 +100,7 @@ note "restored_from=$rf"
 ktap_result "lineage.restored_from says plaintext:$img" "$([ "$rf" = "plaintext:$img" ]; echo $?)"
 name=$(uniq plain)
 ag_cleanup_on_exit "$name"
-ktap_check "it opens, fsck is clean, the files are identical" check_files "$dev" "$name"
+ktap_check "it opens, fsck is clean, the files are identical" ag_check_files "$dev" "$name"
 ktap_check "the mapping's size is the device's data area" bash -c \
 	"[ \"\$(aurora status $dev --json | tr -d ' \n' | grep -o '\"data_size\":[0-9]*' | head -n1 | cut -d: -f2)\" = $((31 * 1048576)) ]"
 
@@ -126,7 +110,7 @@ ktap_check "--yes: restore over the device holding a filesystem" \
 ktap_check "no plaintext marker on it" no_marker "$fsdev"
 name2=$(uniq plain2)
 ag_cleanup_on_exit "$name2"
-ktap_check "it opens, fsck is clean, the files are identical" check_files "$fsdev" "$name2"
+ktap_check "it opens, fsck is clean, the files are identical" ag_check_files "$fsdev" "$name2"
 imgdev=$(losetup -f --show -r "$img")
 on_exit "losetup -d $imgdev"
 dev3=$(ag_loop 24)
@@ -135,7 +119,7 @@ ktap_check "a block device as the image" \
 ktap_check "no plaintext marker on it" no_marker "$dev3"
 name3=$(uniq plain3)
 ag_cleanup_on_exit "$name3"
-ktap_check "it opens, fsck is clean, the files are identical" check_files "$dev3" "$name3"
+ktap_check "it opens, fsck is clean, the files are identical" ag_check_files "$dev3" "$name3"
 ktap_result "each restore made its own volume (three UUIDs)" \
 	"$([ "$(printf '%s\n' "$uuid" "$(ag_uuid "$fsdev")" "$(ag_uuid "$dev3")" | sort -u | grep -c .)" = 3 ]; echo $?)"
 # --- a temporary mapping (dm UUID AURTMP-) is no volume ---------------------
