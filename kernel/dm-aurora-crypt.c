@@ -426,6 +426,7 @@ static int aurora_writer(void *data)
 				      rb_node);
 			rb_erase(&io->rb_node, &batch);
 			submit_bio_noacct(io->clone);
+			cond_resched();
 		}
 		blk_finish_plug(&plug);
 	}
@@ -443,6 +444,7 @@ static void aurora_submit_write(struct aurora_io *io)
 	sector_t sector = io->clone->bi_iter.bi_sector;
 	struct rb_node **link, *parent = NULL;
 	unsigned long flags;
+	bool first;
 
 	if (!io->queued || bdev_nonrot(ac->dev->bdev)) {
 		submit_bio_noacct(io->clone);
@@ -450,6 +452,8 @@ static void aurora_submit_write(struct aurora_io *io)
 	}
 
 	spin_lock_irqsave(&ac->write_lock, flags);
+	/* The writer takes the whole tree: it sleeps only when it is empty. */
+	first = RB_EMPTY_ROOT(&ac->write_tree);
 	link = &ac->write_tree.rb_node;
 	while (*link) {
 		parent = *link;
@@ -463,7 +467,8 @@ static void aurora_submit_write(struct aurora_io *io)
 	rb_link_node(&io->rb_node, parent, link);
 	rb_insert_color(&io->rb_node, &ac->write_tree);
 	spin_unlock_irqrestore(&ac->write_lock, flags);
-	wake_up_process(ac->writer);
+	if (first)
+		wake_up_process(ac->writer);
 }
 
 /* Every participant is done: finish the read, or submit the write. */
