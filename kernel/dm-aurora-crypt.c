@@ -2,9 +2,13 @@
 /*
  * dm-aurora: data path.
  *
- * Reads are remapped in map() and decrypted in place on the target's
- * workqueue once the lower device completes them: a completion may run in
- * any context, atomic ones included, so it only queues work.
+ * Reads are remapped in map() and decrypted in place on a workqueue once
+ * the lower device completes them: a completion may run in any context,
+ * atomic ones included, so it only queues work.  A small read that is the
+ * only read of the target in flight is decrypted on the CPU that completed
+ * it (local_wq: no wakeup of another CPU, which is what a task that waits
+ * for each read wants); the others on the unbound workqueue, so that the
+ * reads of a deep queue are decrypted on every CPU.
  *
  * Writes get a bounce bio in map(), whose pages come from a mempool, and
  * are encrypted into it; the original bio completes from the bounce bio's
@@ -264,12 +268,14 @@ static void aurora_read_done(struct aurora_io *io, blk_status_t sts)
 	bio->bi_status = sts;
 	if (!sts)
 		this_cpu_inc(io->ac->stats->reads);
+	atomic_dec(&io->ac->reads_in_flight);
 	bio_endio(bio);
 }
 
 static void aurora_read_end_io(struct bio *bio)
 {
 	struct aurora_io *io = bio->bi_private;
+	struct aurora_c *ac = io->ac;
 
 	if (unlikely(bio->bi_status)) {
 		aurora_read_done(io, bio->bi_status);
@@ -279,7 +285,11 @@ static void aurora_read_end_io(struct bio *bio)
 	 * Any context, atomic ones included (preemptible() cannot tell an RCU
 	 * read section apart with PREEMPT_RCU): only queue work from here.
 	 */
-	aurora_queue_crypt(io);
+	if (aurora_crypt_large(io))
+		return;
+	INIT_WORK(&io->work, aurora_crypt_work);
+	queue_work(atomic_read(&ac->reads_in_flight) > 1 ? ac->wq : ac->local_wq,
+		   &io->work);
 }
 
 /* ---- writes ---- */
@@ -609,6 +619,7 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	}
 
 	if (bio_data_dir(bio) == READ) {
+		atomic_inc(&ac->reads_in_flight);
 		io->orig_end_io = bio->bi_end_io;
 		io->orig_private = bio->bi_private;
 		bio->bi_end_io = aurora_read_end_io;

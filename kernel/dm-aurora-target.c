@@ -208,11 +208,25 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto exit_bioset;
 	}
 
+	/*
+	 * A small read alone in flight, decrypted on the CPU that completed
+	 * it: bound, and the work is all crypto, so it stays out of
+	 * concurrency management.  On the writeback path's reads too.
+	 */
+	ac->local_wq = alloc_workqueue("kaurorad_local/%s",
+				       WQ_MEM_RECLAIM | WQ_CPU_INTENSIVE, 0,
+				       dm_table_device_name(ti->table));
+	if (!ac->local_wq) {
+		ti->error = "Cannot allocate workqueue";
+		r = -ENOMEM;
+		goto destroy_wq;
+	}
+
 	/* Submits the writes converted on wq, sorted, for rotational disks. */
 	r = aurora_writer_start(ac);
 	if (r) {
 		ti->error = "Cannot start the writer thread";
-		goto destroy_wq;
+		goto destroy_local_wq;
 	}
 
 	r = aurora_key_load(ac, desc, &ti->error);
@@ -237,6 +251,8 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 stop_writer:
 	aurora_writer_stop(ac);
+destroy_local_wq:
+	destroy_workqueue(ac->local_wq);
 destroy_wq:
 	destroy_workqueue(ac->wq);
 exit_bioset:
@@ -260,6 +276,7 @@ static void aurora_dtr(struct dm_target *ti)
 
 	cancel_delayed_work_sync(&ac->watch);
 	aurora_writer_stop(ac);
+	destroy_workqueue(ac->local_wq);
 	destroy_workqueue(ac->wq);
 	crypto_free_skcipher(rcu_dereference_protected(ac->tfm, 1));
 	key_put(rcu_dereference_protected(ac->key, 1));

@@ -108,8 +108,13 @@ struct aurora_c {
 
 	struct delayed_work watch;	/* key state polling, terminal wipe */
 	struct workqueue_struct *wq;	/* all encryption and decryption but
-					 * that of writes done in map()
+					 * that of writes done in map() and of
+					 * reads on local_wq
 					 */
+	struct workqueue_struct *local_wq; /* a small read alone in flight,
+					    * on the CPU that completed it
+					    */
+	atomic_t reads_in_flight;	/* from map() to completion */
 	unsigned int nr_parts;		/* participants per bio, >= 1 */
 	unsigned int part_size;		/* bytes per struct aurora_part */
 	struct bio_set bs;		/* write bounce bios */
