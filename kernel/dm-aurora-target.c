@@ -190,8 +190,8 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	/*
-	 * All the crypto that is not done in map(): reads (their completion
-	 * may be atomic), writes of a deep queue, the parts of large bios.
+	 * The crypto that is not done in map() nor on local_wq: the reads
+	 * and writes of a deep queue, the parts of large bios.
 	 * Unbound, at most one worker per online CPU, so that the bios of
 	 * one submitter are converted on every CPU, wherever the scheduler
 	 * finds room, as dm-crypt's kcryptd.  (Unbound workers are outside
