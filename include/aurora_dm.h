@@ -11,11 +11,9 @@
  * Status INFO line (STATUSTYPE_INFO, `dmsetup status`), after the usual
  * "<start> <len> aurora" prefix:
  *   active key:loaded|key:wiped reads:<n> writes:<n> terminal_eio:<n>
- *          handed_off:<n> shared:<n>
  *   inaccessible <reason> key:wiped|key:loaded reads:<n> writes:<n>
- *          terminal_eio:<n> handed_off:<n> shared:<n>
+ *          terminal_eio:<n>
  *   terminal <reason> key:wiped reads:<n> writes:<n> terminal_eio:<n>
- *            handed_off:<n> shared:<n>
  * (inaccessible with key:loaded: a key set awaits the resume that recovers)
  */
 #ifndef AURORA_DM_H
@@ -25,7 +23,7 @@
 #define AURORA_DM_TARGET_NAME		"aurora"
 /* Target version; bumped on every table, status or message syntax change. */
 #define AURORA_DM_VERSION_MAJOR		1
-#define AURORA_DM_VERSION_MINOR		3
+#define AURORA_DM_VERSION_MINOR		4
 #define AURORA_DM_VERSION_PATCH		0
 
 /* The only cipher specification accepted. */
@@ -59,8 +57,6 @@
 #define AURORA_DM_STATUS_READS		"reads:"
 #define AURORA_DM_STATUS_WRITES		"writes:"
 #define AURORA_DM_STATUS_TERMINAL_EIO	"terminal_eio:"
-#define AURORA_DM_STATUS_HANDED_OFF	"handed_off:"
-#define AURORA_DM_STATUS_SHARED		"shared:"
 
 /* Reasons set by the target itself (inaccessible: the keyring key went away). */
 #define AURORA_DM_REASON_REVOKED	"key-revoked"

@@ -2,19 +2,29 @@
 /*
  * dm-aurora: data path.
  *
- * Reads are remapped in map() and decrypted in place on the target's
- * workqueue once the lower device completes them: a completion may run in
- * any context, atomic ones included, so it only queues work.  Writes are
- * encrypted in map() (or on the unbound workqueue with write_workqueue) into
- * a bounce bio whose pages come from a mempool, and the original bio
- * completes from the bounce bio's end_io.  A bio larger than
- * AURORA_CHUNK_BYTES is converted in chunks by workers on every CPU while the
- * context that had it goes on (aurora_crypt_large()).  A smaller write whose
- * submitter does not wait for it is handed off to another CPU instead
- * (aurora_hand_off()); one whose submitter waits for it is converted by the
- * submitter, and a read by the worker, sharing its chunks
- * with a helper on a CPU that is not converting anything for dm-aurora.
- * Each participant has one skcipher request (in the per-bio data), reused
+ * Reads are remapped in map() and decrypted in place on a workqueue once
+ * the lower device completes them: a completion may run in any context,
+ * atomic ones included, so it only queues work.  A small read that is the
+ * only read of the target in flight is decrypted on the CPU that completed
+ * it (local_wq: no wakeup of another CPU, which is what a task that waits
+ * for each read wants); the others on the unbound workqueue, so that the
+ * reads of a deep queue are decrypted on every CPU.
+ *
+ * Writes get a bounce bio in map(), whose pages come from a mempool, and
+ * are encrypted into it; the original bio completes from the bounce bio's
+ * end_io.  A write is encrypted right in map(), by its submitter, when it is
+ * the only write of the target in flight (a task that waits for each write
+ * gets no workqueue hop) and write_workqueue is not set; otherwise on the
+ * workqueue, so that the writes of a deep queue are encrypted on every CPU.
+ * Writes encrypted on the workqueue finish in any order: on a rotational
+ * lower device they go through one writer thread that submits them sorted
+ * by sector, as dm-crypt's.  A bio larger than AURORA_CHUNK_BYTES is
+ * converted in chunks by several workers at once (aurora_crypt_large()).
+ *
+ * Workers never allocate and never wait for one another: everything a
+ * write needs is allocated in map(), so a worker always finishes and the
+ * writes waiting in the reserve (aurora_alloc_clone()) always get pages
+ * back.  Each worker has one skcipher request (in the per-bio data), reused
  * for every data unit it converts.  Requests never carry
  * CRYPTO_TFM_REQ_MAY_SLEEP (as dm-crypt's): map() runs with I/O in flight
  * and must not enter reclaim through the cipher.
@@ -26,30 +36,11 @@
  */
 
 #include <linux/blkdev.h>
-#include <linux/preempt.h>
+#include <linux/kthread.h>
+#include <linux/rbtree.h>
 #include <linux/scatterlist.h>
 
 #include "dm-aurora.h"
-
-/*
- * Test knob: the path every small bio takes, so that the test suite can run
- * each path whatever the scheduling.  0: chosen per bio as described above;
- * 1: converted by the context that has it, alone; 2: shared with a helper on
- * another CPU, busy or not; 3: handed off to another CPU.  Only with more
- * than one online CPU; bios larger than AURORA_CHUNK_BYTES always take the
- * large-bio path.
- */
-static unsigned int force_path;
-module_param(force_path, uint, 0644);
-MODULE_PARM_DESC(force_path,
-		 "test: path of small bios (0 auto, 1 inline, 2 shared, 3 handed off)");
-
-enum aurora_path {
-	AURORA_PATH_AUTO,
-	AURORA_PATH_INLINE,
-	AURORA_PATH_SHARE,
-	AURORA_PATH_HANDOFF,
-};
 
 void aurora_count_terminal(struct aurora_c *ac)
 {
@@ -155,105 +146,37 @@ unlock:
 
 /*
  * Claim and convert chunks of the bio until none is left or one failed.
- * Returns the number of chunks @p converted.
+ * Task context.
  */
-static unsigned int aurora_part_run(struct aurora_part *p)
+static void aurora_part_run(struct aurora_part *p)
 {
 	struct aurora_io *io = p->io;
-	unsigned int k, used = 0;
+	bool used = false;
 	blk_status_t sts;
+	unsigned int k;
 
 	while (!READ_ONCE(io->status)) {
 		k = atomic_inc_return(&io->next_chunk) - 1;
 		if (k >= io->nr_chunks)
 			break;
-		used++;
+		used = true;
 		sts = aurora_convert_chunk(p, k);
 		if (unlikely(sts))
 			cmpxchg(&io->status, BLK_STS_OK, sts);
-		/* A large bio takes a while where the cipher is slow. */
-		if (!io->shared)
-			cond_resched();
+		cond_resched();
 	}
 	/* The request context may hold key-derived state: do not keep it. */
 	if (used)
 		memzero_explicit(p->req.__ctx, io->ac->reqsize);
-	return used;
 }
 
 static void aurora_io_done(struct aurora_io *io);
 
-/* The online CPU after @cpu, wrapping around. */
-static int aurora_next_online_cpu(int cpu)
+/* Drop a participant of @io; the last one completes it. */
+static void aurora_parts_put(struct aurora_io *io)
 {
-	cpu = cpumask_next(cpu, cpu_online_mask);
-	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
-}
-
-/*
- * An online CPU other than @cpu, the next after the last one @pc used,
- * wrapping around; with @idle, only one on which no bio of this target is
- * being converted.  -1 if there is none.
- */
-static int aurora_other_cpu(struct aurora_c *ac, struct aurora_pcpu *pc,
-			    int cpu, bool idle)
-{
-	unsigned int i, n = num_online_cpus();
-	int to = READ_ONCE(pc->last_cpu);
-
-	for (i = 0; i < n; i++) {
-		to = aurora_next_online_cpu(to);
-		if (to == cpu || to >= nr_cpu_ids)
-			continue;
-		if (idle &&
-		    atomic_read(&per_cpu_ptr(ac->pcpu, to)->converting))
-			continue;
-		WRITE_ONCE(pc->last_cpu, to);
-		return to;
-	}
-	return -1;
-}
-
-/* Drop @nr participants of @io; the last one completes it. */
-static void aurora_parts_put(struct aurora_io *io, int nr)
-{
-	if (atomic_sub_and_test(nr, &io->parts))
+	if (atomic_dec_and_test(&io->parts))
 		aurora_io_done(io);
-}
-
-static void aurora_helper_work(struct work_struct *work)
-{
-	struct aurora_part *p = container_of(work, struct aurora_part, work);
-	struct aurora_io *io = p->io;
-
-	if (aurora_part_run(p) && io->shared)
-		this_cpu_inc(io->ac->stats->shared);
-	aurora_parts_put(io, 1);
-}
-
-/*
- * Whether a bio handled on the CPU of @pc may be shared with a helper now
- * (see AURORA_SHARE_CHUNKS).
- */
-static bool aurora_share_due(struct aurora_pcpu *pc)
-{
-	return READ_ONCE(pc->share_misses) < AURORA_SHARE_MISSES ||
-	       time_after_eq(jiffies, READ_ONCE(pc->next_share));
-}
-
-/* A bio shared from the CPU of @pc is done: did its helper take part? */
-static void aurora_share_result(struct aurora_pcpu *pc, bool helped)
-{
-	unsigned int misses = READ_ONCE(pc->share_misses);
-
-	if (helped) {
-		WRITE_ONCE(pc->share_misses, 0);
-		return;
-	}
-	if (misses < AURORA_SHARE_MISSES)
-		WRITE_ONCE(pc->share_misses, ++misses);
-	if (misses >= AURORA_SHARE_MISSES)
-		WRITE_ONCE(pc->next_share, jiffies + AURORA_SHARE_RETRY);
 }
 
 /* Set up @io to be converted in chunks of @chunk_bytes by @parts parts. */
@@ -268,20 +191,26 @@ static void aurora_chunks_init(struct aurora_io *io, unsigned int chunk_bytes,
 	io->terminal = false;
 }
 
+static void aurora_part_work(struct work_struct *work)
+{
+	struct aurora_part *p = container_of(work, struct aurora_part, work);
+
+	aurora_part_run(p);
+	aurora_parts_put(p->io);
+}
+
 /*
  * A bio larger than AURORA_CHUNK_BYTES: queue one part per online CPU (at
- * most AURORA_MAX_PARTS) to ac->large_wq, whose workers claim its chunks
- * until none is left; the last to finish completes the bio.  The caller
- * goes on at once: a submitter to its next bio, whose device I/O and
- * allocation then overlap with this one's crypto, and with several bios in
- * flight every CPU always has chunks to convert.  Any context.  Returns
- * false, having done nothing, for a smaller bio or with one CPU.
+ * most AURORA_MAX_PARTS), whose workers claim its chunks until none is
+ * left; the last to finish completes the bio.  The caller goes on at once.
+ * Any context.  Returns false, having done nothing, for a smaller bio or
+ * with one CPU.
  */
 static bool aurora_crypt_large(struct aurora_io *io)
 {
 	struct aurora_c *ac = io->ac;
-	unsigned int n, i;
 	struct aurora_part *p;
+	unsigned int n, i;
 
 	if (io->iter.bi_size <= AURORA_CHUNK_BYTES || ac->nr_parts < 2 ||
 	    num_online_cpus() < 2)
@@ -289,157 +218,43 @@ static bool aurora_crypt_large(struct aurora_io *io)
 
 	n = min3(ac->nr_parts, num_online_cpus(),
 		 DIV_ROUND_UP(io->iter.bi_size, AURORA_CHUNK_BYTES));
-	io->shared = false;
+	io->queued = true;
 	aurora_chunks_init(io, AURORA_CHUNK_BYTES, n);
 	/* No part can complete the bio before the last has been queued. */
 	for (i = 0; i < n; i++) {
 		p = aurora_part(io, i);
 		p->io = io;
-		INIT_WORK(&p->work, aurora_helper_work);
-		queue_work(ac->large_wq, &p->work);
+		INIT_WORK(&p->work, aurora_part_work);
+		queue_work(ac->wq, &p->work);
 	}
 	return true;
 }
 
-/*
- * Convert the data of @io (io->iter of io->bio into io->iter_out of the
- * bounce bio for a write, in place for a read), then complete it.  Task
- * context.
- *
- * Only for a bio that aurora_crypt_large() did not take (the callers try
- * it first).  It is converted right here, alone, unless @share (its
- * submitter waits for it) and another CPU is free: then it is cut into
- * AURORA_SHARE_CHUNKS chunks claimed by the submitter and one helper there;
- * whichever finishes last completes the bio.  Whether the helper took part
- * counts towards sharing the next bios (aurora_share_due()).
- */
-static void aurora_crypt(struct aurora_io *io, bool share)
+/* Convert all of @io in the current context, then complete it.  Task. */
+static void aurora_crypt(struct aurora_io *io)
 {
-	struct aurora_c *ac = io->ac;
-	unsigned int size = io->iter.bi_size, ss = ac->sector_size;
-	int cpu = raw_smp_processor_id(), to = -1;
-	struct aurora_pcpu *pc = per_cpu_ptr(ac->pcpu, cpu);
-	unsigned int cancelled = 0, done;
-	struct aurora_part *p;
+	struct aurora_part *p = aurora_part(io, 0);
 
-	io->shared = false;
-	switch (READ_ONCE(force_path)) {
-	case AURORA_PATH_INLINE:
-		break;
-	case AURORA_PATH_SHARE:
-		if (share && size > ss && ac->nr_parts > 1)
-			to = aurora_other_cpu(ac, pc, cpu, false);
-		break;
-	default:
-		if (share && size > ss && ac->nr_parts > 1 &&
-		    aurora_share_due(pc))
-			to = aurora_other_cpu(ac, pc, cpu, true);
-	}
-	if (to >= 0) {
-		io->shared = true;
-		aurora_chunks_init(io, max(ss, rounddown(size /
-							 AURORA_SHARE_CHUNKS,
-							 ss)), 2);
-	} else {
-		aurora_chunks_init(io, AURORA_CHUNK_BYTES, 1);
-	}
-	atomic_inc(&pc->converting);
-	if (io->shared) {
-		p = aurora_part(io, 1);
-		p->io = io;
-		INIT_WORK(&p->work, aurora_helper_work);
-		queue_work_on(to, ac->helper_wq, &p->work);
-	}
-
-	p = aurora_part(io, 0);
+	aurora_chunks_init(io, AURORA_CHUNK_BYTES, 1);
 	p->io = io;
-	done = aurora_part_run(p);
-	if (io->shared) {
-		aurora_share_result(pc, done < io->nr_chunks);
-		if (cancel_work(&aurora_part(io, 1)->work))
-			cancelled++;
-	}
-	atomic_dec(&pc->converting);
-	aurora_parts_put(io, 1 + cancelled);
+	aurora_part_run(p);
+	aurora_parts_put(io);
 }
 
-/* ---- hand-off of small bios (see AURORA_PROBE_PERIOD) ---- */
-
-enum aurora_handoff {
-	AURORA_HANDED_OFF,	/* queued to another CPU */
-	AURORA_INLINE,		/* to convert right away */
-	AURORA_INLINE_SHARE,	/* the same, by a submitter that waits for it */
-};
-
-/*
- * Queue @io (@size bytes of data) to the async workqueue to run @fn, or
- * tell the caller to convert it right away.  Task context.
- */
-static enum aurora_handoff aurora_hand_off(struct aurora_io *io,
-					   unsigned int size, work_func_t fn)
+/* A read completed, or a write queued: convert it on a worker. */
+static void aurora_crypt_work(struct work_struct *work)
 {
-	struct aurora_c *ac = io->ac;
-	int cpu = raw_smp_processor_id();
-	unsigned int others = num_online_cpus() - 1;
-	struct aurora_pcpu *pc;
-	unsigned long now;
-	bool probe, same_task;
-	int n, to;
-
-	/* Large bios are spread over the CPUs by aurora_crypt_large(). */
-	if (!ac->async_wq || !others || size > AURORA_CHUNK_BYTES)
-		return AURORA_INLINE;
-
-	pc = per_cpu_ptr(ac->pcpu, cpu);
-	switch (READ_ONCE(force_path)) {
-	case AURORA_PATH_INLINE:
-		return AURORA_INLINE;
-	case AURORA_PATH_SHARE:
-		return AURORA_INLINE_SHARE;
-	case AURORA_PATH_HANDOFF:
-		probe = false;
-		goto queue;
-	}
-	n = atomic_read(&pc->handed_off);
-	same_task = READ_ONCE(pc->task) == current;
-	probe = !n && (!same_task || READ_ONCE(pc->nvcsw) != current->nvcsw);
-	if (probe) {
-		/* The long period only after a probe of this task that ended
-		 * its hand-offs: it waited for its bio.
-		 */
-		now = jiffies;
-		if (time_before(now, READ_ONCE(pc->last_probe) +
-				(same_task && READ_ONCE(pc->probe_only) ?
-				 AURORA_PROBE_PERIOD : AURORA_PROBE_NEW_TASK)))
-			return AURORA_INLINE_SHARE;
-		WRITE_ONCE(pc->last_probe, now);
-	} else if (n >= AURORA_HANDOFF_BACKLOG * others) {
-		return AURORA_INLINE;
-	}
-
-queue:
-	/* The other online CPUs in turn. */
-	to = aurora_other_cpu(ac, pc, cpu, false);
-	if (to < 0)
-		return AURORA_INLINE;
-	WRITE_ONCE(pc->task, current);
-	WRITE_ONCE(pc->nvcsw, current->nvcsw);
-	WRITE_ONCE(pc->probe_only, probe);
-
-	atomic_inc(&pc->handed_off);
-	this_cpu_inc(ac->stats->handed_off);
-	io->handoff_cpu = cpu;
-	INIT_WORK(&io->work, fn);
-	queue_work_on(to, ac->async_wq, &io->work);
-	return AURORA_HANDED_OFF;
+	aurora_crypt(container_of(work, struct aurora_io, work));
 }
 
-/* @io is about to complete: it no longer counts as handed off. */
-static void aurora_hand_off_done(struct aurora_io *io)
+/* Convert @io on the workqueue (one worker, or several for a large bio). */
+static void aurora_queue_crypt(struct aurora_io *io)
 {
-	if (io->handoff_cpu >= 0)
-		atomic_dec(&per_cpu_ptr(io->ac->pcpu,
-					io->handoff_cpu)->handed_off);
+	if (aurora_crypt_large(io))
+		return;
+	io->queued = true;
+	INIT_WORK(&io->work, aurora_crypt_work);
+	queue_work(io->ac->wq, &io->work);
 }
 
 /* ---- reads ---- */
@@ -453,19 +268,8 @@ static void aurora_read_done(struct aurora_io *io, blk_status_t sts)
 	bio->bi_status = sts;
 	if (!sts)
 		this_cpu_inc(io->ac->stats->reads);
-	aurora_hand_off_done(io);
+	atomic_dec(&io->ac->reads_in_flight);
 	bio_endio(bio);
-}
-
-/*
- * A read completed in atomic context, or punted, or handed off: only in the
- * last case are the other CPUs known to be busy (see aurora_crypt()).
- */
-static void aurora_read_work(struct work_struct *work)
-{
-	struct aurora_io *io = container_of(work, struct aurora_io, work);
-
-	aurora_crypt(io, io->handoff_cpu < 0);
 }
 
 static void aurora_read_end_io(struct bio *bio)
@@ -483,8 +287,9 @@ static void aurora_read_end_io(struct bio *bio)
 	 */
 	if (aurora_crypt_large(io))
 		return;
-	INIT_WORK(&io->work, aurora_read_work);
-	queue_work(ac->wq, &io->work);
+	INIT_WORK(&io->work, aurora_crypt_work);
+	queue_work(atomic_read(&ac->reads_in_flight) > 1 ? ac->wq : ac->local_wq,
+		   &io->work);
 }
 
 /* ---- writes ---- */
@@ -540,7 +345,8 @@ static void aurora_free_pages(struct aurora_c *ac, struct bio *clone)
  * pages from the mempool.  First try without blocking; if that fails, give
  * everything back and retry blocking, one writer at a time (bio_alloc_lock):
  * the reserve holds the largest bounce bio, so that writer gets all its
- * pages as the writes in flight complete (as dm-crypt does).
+ * pages as the writes in flight complete (as dm-crypt does).  Only from
+ * map(): no worker ever waits here.
  */
 static struct bio *aurora_alloc_clone(struct aurora_io *io, unsigned int size)
 {
@@ -577,72 +383,173 @@ retry:
 	return clone;
 }
 
-static void aurora_write_end_io(struct bio *clone)
+/* The bounce bio of @io is done with: the original bio completes. */
+static void aurora_write_done(struct aurora_io *io, blk_status_t sts)
 {
-	struct aurora_io *io = clone->bi_private;
 	struct aurora_c *ac = io->ac;
 	struct bio *bio = io->bio;
-	blk_status_t sts = clone->bi_status;
 
-	aurora_free_pages(ac, clone);
-	bio_put(clone);
+	aurora_free_pages(ac, io->clone);
+	bio_put(io->clone);
 	if (!sts)
 		this_cpu_inc(ac->stats->writes);
-	aurora_hand_off_done(io);
+	atomic_dec(&ac->writes_in_flight);
 	bio->bi_status = sts;
 	bio_endio(bio);
 }
 
-static void aurora_write(struct aurora_io *io, bool share)
+static void aurora_write_end_io(struct bio *clone)
+{
+	aurora_write_done(clone->bi_private, clone->bi_status);
+}
+
+/*
+ * The writer thread: takes every write waiting in the tree at once and
+ * submits them in sector order, under a plug.
+ */
+static int aurora_writer(void *data)
+{
+	struct aurora_c *ac = data;
+	struct rb_root batch;
+	struct blk_plug plug;
+	struct aurora_io *io;
+
+	for (;;) {
+		spin_lock_irq(&ac->write_lock);
+		while (RB_EMPTY_ROOT(&ac->write_tree)) {
+			set_current_state(TASK_IDLE);
+			spin_unlock_irq(&ac->write_lock);
+			if (kthread_should_stop()) {
+				__set_current_state(TASK_RUNNING);
+				return 0;
+			}
+			schedule();
+			spin_lock_irq(&ac->write_lock);
+		}
+		batch = ac->write_tree;
+		ac->write_tree = RB_ROOT;
+		spin_unlock_irq(&ac->write_lock);
+
+		blk_start_plug(&plug);
+		while (!RB_EMPTY_ROOT(&batch)) {
+			io = rb_entry(rb_first(&batch), struct aurora_io,
+				      rb_node);
+			rb_erase(&io->rb_node, &batch);
+			submit_bio_noacct(io->clone);
+			cond_resched();
+		}
+		blk_finish_plug(&plug);
+	}
+}
+
+/*
+ * Submit the bounce bio of @io: through the writer thread, in sector
+ * order, when it was encrypted on the workqueue and the lower device is
+ * rotational; directly otherwise (a write encrypted in map() is the only
+ * one in flight).  Task context.
+ */
+static void aurora_submit_write(struct aurora_io *io)
 {
 	struct aurora_c *ac = io->ac;
-	struct bio *bio = io->bio;
-	struct bio *clone;
+	sector_t sector = io->clone->bi_iter.bi_sector;
+	struct rb_node **link, *parent = NULL;
+	unsigned long flags;
+	bool first;
 
-	clone = aurora_alloc_clone(io, bio->bi_iter.bi_size);
-	clone->bi_iter.bi_sector = ac->start + io->sector;
-	clone->bi_ioprio = bio->bi_ioprio;
-	io->clone = clone;
-	io->iter = bio->bi_iter;
-	io->iter_out = clone->bi_iter;
-	if (!aurora_crypt_large(io))
-		aurora_crypt(io, share);
+	if (!io->queued || bdev_nonrot(ac->dev->bdev)) {
+		submit_bio_noacct(io->clone);
+		return;
+	}
+
+	spin_lock_irqsave(&ac->write_lock, flags);
+	/* The writer takes the whole tree: it sleeps only when it is empty. */
+	first = RB_EMPTY_ROOT(&ac->write_tree);
+	link = &ac->write_tree.rb_node;
+	while (*link) {
+		parent = *link;
+		/* Equal sectors after the ones already there. */
+		if (sector < rb_entry(parent, struct aurora_io,
+				      rb_node)->clone->bi_iter.bi_sector)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&io->rb_node, parent, link);
+	rb_insert_color(&io->rb_node, &ac->write_tree);
+	spin_unlock_irqrestore(&ac->write_lock, flags);
+	if (first)
+		wake_up_process(ac->writer);
 }
 
 /* Every participant is done: finish the read, or submit the write. */
 static void aurora_io_done(struct aurora_io *io)
 {
 	struct aurora_c *ac = io->ac;
-	struct bio *clone = io->clone;
-	struct bio *bio = io->bio;
 	blk_status_t sts = io->status;
 
 	if (unlikely(io->terminal))
 		aurora_count_terminal(ac);
 
-	if (!clone) {
+	if (!io->clone) {
 		aurora_read_done(io, sts);
 		return;
 	}
 	if (unlikely(sts)) {
-		aurora_free_pages(ac, clone);
-		bio_put(clone);
-		aurora_hand_off_done(io);
-		bio->bi_status = sts;
-		bio_endio(bio);
+		aurora_write_done(io, sts);
 		return;
 	}
-	clone->bi_private = io;
-	clone->bi_end_io = aurora_write_end_io;
-	submit_bio_noacct(clone);
+	io->clone->bi_private = io;
+	io->clone->bi_end_io = aurora_write_end_io;
+	aurora_submit_write(io);
 }
 
-/* A write punted or handed off: as aurora_read_work(). */
-static void aurora_write_work(struct work_struct *work)
+/*
+ * Map a write: allocate its bounce bio here, in the submitter's context,
+ * then encrypt it right away when it is the only write of the target in
+ * flight, or on the workqueue.
+ */
+static void aurora_map_write(struct aurora_io *io)
 {
-	struct aurora_io *io = container_of(work, struct aurora_io, work);
+	struct aurora_c *ac = io->ac;
+	struct bio *bio = io->bio;
+	struct bio *clone;
+	bool alone;
 
-	aurora_write(io, io->handoff_cpu < 0);
+	alone = atomic_inc_return(&ac->writes_in_flight) == 1;
+	clone = aurora_alloc_clone(io, bio->bi_iter.bi_size);
+	clone->bi_iter.bi_sector = ac->start + io->sector;
+	clone->bi_ioprio = bio->bi_ioprio;
+	io->clone = clone;
+	io->iter = bio->bi_iter;
+	io->iter_out = clone->bi_iter;
+
+	if (alone && !test_bit(AURORA_WRITE_WQ, &ac->flags) &&
+	    io->iter.bi_size <= AURORA_CHUNK_BYTES)
+		aurora_crypt(io);
+	else
+		aurora_queue_crypt(io);
+}
+
+/* ---- the writer thread ---- */
+
+int aurora_writer_start(struct aurora_c *ac)
+{
+	struct task_struct *t;
+
+	spin_lock_init(&ac->write_lock);
+	ac->write_tree = RB_ROOT;
+	t = kthread_run(aurora_writer, ac, "kaurora_write/%s",
+			dm_table_device_name(ac->ti->table));
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	ac->writer = t;
+	return 0;
+}
+
+/* Only with no write in flight (the target's dtr or ctr failure). */
+void aurora_writer_stop(struct aurora_c *ac)
+{
+	kthread_stop(ac->writer);
 }
 
 /* ---- map ---- */
@@ -651,7 +558,6 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 {
 	struct aurora_c *ac = ti->private;
 	unsigned int ss_mask = (ac->sector_size >> SECTOR_SHIFT) - 1;
-	enum aurora_handoff h;
 	struct aurora_io *io;
 	bool gone;
 	int idx;
@@ -704,7 +610,7 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	io->bio = bio;
 	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
 	io->clone = NULL;
-	io->handoff_cpu = -1;
+	io->queued = false;
 
 	if (unlikely(!bio->bi_iter.bi_size)) {
 		bio_set_dev(bio, ac->dev->bdev);
@@ -713,6 +619,7 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	}
 
 	if (bio_data_dir(bio) == READ) {
+		atomic_inc(&ac->reads_in_flight);
 		io->orig_end_io = bio->bi_end_io;
 		io->orig_private = bio->bi_private;
 		bio->bi_end_io = aurora_read_end_io;
@@ -724,14 +631,6 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 		return DM_MAPIO_REMAPPED;
 	}
 
-	if (likely(in_task() && !test_bit(AURORA_WRITE_WQ, &ac->flags))) {
-		h = aurora_hand_off(io, bio->bi_iter.bi_size,
-				    aurora_write_work);
-		if (h != AURORA_HANDED_OFF)
-			aurora_write(io, h == AURORA_INLINE_SHARE);
-	} else {
-		INIT_WORK(&io->work, aurora_write_work);
-		queue_work(ac->wq, &io->work);
-	}
+	aurora_map_write(io);
 	return DM_MAPIO_SUBMITTED;
 }

@@ -177,17 +177,10 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto cleanup_srcu;
 	}
 
-	ac->pcpu = alloc_percpu(struct aurora_pcpu);
-	if (!ac->pcpu) {
-		ti->error = "Cannot allocate per-CPU state";
-		r = -ENOMEM;
-		goto free_stats;
-	}
-
 	r = aurora_page_pool_init(ac);
 	if (r) {
 		ti->error = "Cannot allocate page mempool";
-		goto free_pcpu;
+		goto free_stats;
 	}
 
 	r = bioset_init(&ac->bs, AURORA_MIN_IOS, 0, BIOSET_NEED_BVECS);
@@ -197,19 +190,18 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	/*
-	 * Per-CPU by default: reads are decrypted on the CPU that completed
-	 * them.  With write_workqueue, unbound, so that the writes of one
-	 * submitter are encrypted on every CPU.
+	 * The crypto that is not done in map() nor on local_wq: the reads
+	 * and writes of a deep queue, the parts of large bios.
+	 * Unbound, at most one worker per online CPU, so that the bios of
+	 * one submitter are converted on every CPU, wherever the scheduler
+	 * finds room, as dm-crypt's kcryptd.  (Unbound workers are outside
+	 * concurrency management: WQ_CPU_INTENSIVE would change nothing.)
+	 * On the writeback path, hence WQ_MEM_RECLAIM.  Work items only
+	 * convert data: they never allocate and never wait for each other.
 	 */
-	if (test_bit(AURORA_WRITE_WQ, &ac->flags))
-		ac->wq = alloc_workqueue("kaurorad/%s",
-					 WQ_MEM_RECLAIM | WQ_UNBOUND,
-					 num_online_cpus(),
-					 dm_table_device_name(ti->table));
-	else
-		ac->wq = alloc_workqueue("kaurorad/%s",
-					 WQ_MEM_RECLAIM | WQ_CPU_INTENSIVE, 0,
-					 dm_table_device_name(ti->table));
+	ac->wq = alloc_workqueue("kaurorad/%s", WQ_MEM_RECLAIM | WQ_UNBOUND,
+				 num_online_cpus(),
+				 dm_table_device_name(ti->table));
 	if (!ac->wq) {
 		ti->error = "Cannot allocate workqueue";
 		r = -ENOMEM;
@@ -217,55 +209,29 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	/*
-	 * Helpers sharing the data units of a small bio with its submitter,
-	 * queued on another CPU; they never wait for anything but the cipher.
+	 * A small read alone in flight, decrypted on the CPU that completed
+	 * it: bound, and the work is all crypto, so it stays out of
+	 * concurrency management.  On the writeback path's reads too.
 	 */
-	ac->helper_wq = alloc_workqueue("kaurora_helper/%s",
-					WQ_MEM_RECLAIM | WQ_CPU_INTENSIVE, 0,
-					dm_table_device_name(ti->table));
-	if (!ac->helper_wq) {
+	ac->local_wq = alloc_workqueue("kaurorad_local/%s",
+				       WQ_MEM_RECLAIM | WQ_CPU_INTENSIVE, 0,
+				       dm_table_device_name(ti->table));
+	if (!ac->local_wq) {
 		ti->error = "Cannot allocate workqueue";
 		r = -ENOMEM;
 		goto destroy_wq;
 	}
 
-	/*
-	 * The parts of large bios: at most one worker per online CPU at a
-	 * time, wherever the scheduler finds room, as dm-crypt's kcryptd
-	 * does with whole bios.  Normal priority, so that a submitter still
-	 * gets its CPU to issue the next bio.
-	 */
-	ac->large_wq = alloc_workqueue("kaurora_large/%s",
-				       WQ_MEM_RECLAIM | WQ_UNBOUND,
-				       num_online_cpus(),
-				       dm_table_device_name(ti->table));
-	if (!ac->large_wq) {
-		ti->error = "Cannot allocate workqueue";
-		r = -ENOMEM;
-		goto destroy_helper_wq;
-	}
-
-	/*
-	 * Small bios handed off to other CPUs by a submitter that keeps
-	 * several in flight (see AURORA_PROBE_PERIOD).  Per CPU; the work
-	 * is all crypto, so it stays out of concurrency management.
-	 * Pointless with one CPU.
-	 */
-	if (num_online_cpus() > 1) {
-		ac->async_wq = alloc_workqueue("kaurora_async/%s",
-					       WQ_MEM_RECLAIM |
-					       WQ_CPU_INTENSIVE, 0,
-					       dm_table_device_name(ti->table));
-		if (!ac->async_wq) {
-			ti->error = "Cannot allocate workqueue";
-			r = -ENOMEM;
-			goto destroy_large_wq;
-		}
+	/* Submits the writes converted on wq, sorted, for rotational disks. */
+	r = aurora_writer_start(ac);
+	if (r) {
+		ti->error = "Cannot start the writer thread";
+		goto destroy_local_wq;
 	}
 
 	r = aurora_key_load(ac, desc, &ti->error);
 	if (r)
-		goto destroy_async_wq;
+		goto stop_writer;
 
 	ti->private = ac;
 	ac->nr_parts = min_t(unsigned int, num_possible_cpus(),
@@ -283,21 +249,16 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	queue_delayed_work(system_wq, &ac->watch, AURORA_WATCH_PERIOD);
 	return 0;
 
-destroy_async_wq:
-	if (ac->async_wq)
-		destroy_workqueue(ac->async_wq);
-destroy_large_wq:
-	destroy_workqueue(ac->large_wq);
-destroy_helper_wq:
-	destroy_workqueue(ac->helper_wq);
+stop_writer:
+	aurora_writer_stop(ac);
+destroy_local_wq:
+	destroy_workqueue(ac->local_wq);
 destroy_wq:
 	destroy_workqueue(ac->wq);
 exit_bioset:
 	bioset_exit(&ac->bs);
 exit_page_pool:
 	mempool_exit(&ac->page_pool);
-free_pcpu:
-	free_percpu(ac->pcpu);
 free_stats:
 	free_percpu(ac->stats);
 cleanup_srcu:
@@ -314,17 +275,14 @@ static void aurora_dtr(struct dm_target *ti)
 	struct aurora_c *ac = ti->private;
 
 	cancel_delayed_work_sync(&ac->watch);
-	if (ac->async_wq)
-		destroy_workqueue(ac->async_wq);
+	aurora_writer_stop(ac);
+	destroy_workqueue(ac->local_wq);
 	destroy_workqueue(ac->wq);
-	destroy_workqueue(ac->large_wq);
-	destroy_workqueue(ac->helper_wq);
 	crypto_free_skcipher(rcu_dereference_protected(ac->tfm, 1));
 	key_put(rcu_dereference_protected(ac->key, 1));
 	kfree(ac->key_desc);
 	bioset_exit(&ac->bs);
 	mempool_exit(&ac->page_pool);
-	free_percpu(ac->pcpu);
 	free_percpu(ac->stats);
 	cleanup_srcu_struct(&ac->srcu);
 	dm_put_device(ti, ac->dev);
@@ -342,8 +300,6 @@ static void aurora_sum_stats(struct aurora_c *ac, struct aurora_stats *sum)
 		sum->reads += READ_ONCE(s->reads);
 		sum->writes += READ_ONCE(s->writes);
 		sum->terminal_eio += READ_ONCE(s->terminal_eio);
-		sum->handed_off += READ_ONCE(s->handed_off);
-		sum->shared += READ_ONCE(s->shared);
 	}
 }
 
@@ -375,11 +331,8 @@ static void aurora_status(struct dm_target *ti, status_type_t type,
 		aurora_sum_stats(ac, &sum);
 		DMEMIT(" " AURORA_DM_STATUS_READS "%llu "
 		       AURORA_DM_STATUS_WRITES "%llu "
-		       AURORA_DM_STATUS_TERMINAL_EIO "%llu "
-		       AURORA_DM_STATUS_HANDED_OFF "%llu "
-		       AURORA_DM_STATUS_SHARED "%llu",
-		       sum.reads, sum.writes, sum.terminal_eio, sum.handed_off,
-		       sum.shared);
+		       AURORA_DM_STATUS_TERMINAL_EIO "%llu",
+		       sum.reads, sum.writes, sum.terminal_eio);
 		break;
 
 	case STATUSTYPE_TABLE:

@@ -12,6 +12,8 @@
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/rbtree.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
@@ -41,47 +43,12 @@
 
 /*
  * A bio with more data than this is encrypted or decrypted in chunks of this
- * size that workers on every CPU claim in turn, while the context that had
- * the bio goes on.  A multiple of every data unit size.
+ * size by several workers at once, while the context that had the bio goes
+ * on.  A multiple of every data unit size.
  */
 #define AURORA_CHUNK_BYTES	(32 * 1024)
 /* At most this many workers convert the chunks of one large bio. */
 #define AURORA_MAX_PARTS	4
-/*
- * A bio of one chunk is converted in the task that submitted it (reads: that
- * completed it), with no hop, unless that task does not wait for its bios:
- * then handing them off to the other CPUs lets it go on submitting while
- * they do the crypto.  A task does not wait when it comes back with another
- * bio without having slept since its last hand-off (or while one of its CPU's
- * hand-offs is still in flight).  Otherwise a bio is handed off as a probe
- * to find that out: per CPU, one per AURORA_PROBE_PERIOD while the task is
- * the one last handed off from that CPU and that hand-off was a probe that
- * no other followed (the task waited: each probe costs it a wakeup from the
- * other CPU), otherwise one per AURORA_PROBE_NEW_TASK, so that a submitter
- * that does not wait (new, or back after draining its queue) starts its
- * hand-offs soon.  It then stays in hand-off mode with no more probes.
- */
-#define AURORA_PROBE_PERIOD	HZ
-#define AURORA_PROBE_NEW_TASK	(HZ / 10)
-/*
- * Handed-off bios in flight per other CPU above which the submitter converts
- * the next one itself: the other CPUs have enough queued to stay busy.
- */
-#define AURORA_HANDOFF_BACKLOG	4
-/*
- * A small bio converted in its submitter's context (a task that waits for
- * it) is cut into about this many chunks of whole data units, and a helper
- * on another CPU that is not converting for dm-aurora claims them in turn
- * with the submitter: its latency is then about half the crypto, plus the
- * helper's wakeup.  A bio of one data unit is not cut.  After
- * AURORA_SHARE_MISSES bios in a row whose helper woke too late to take any
- * chunk, a CPU stops sharing until the next try, one per
- * AURORA_SHARE_RETRY: where the cipher is fast, a wakeup costs more than
- * the work it could take.
- */
-#define AURORA_SHARE_CHUNKS	8
-#define AURORA_SHARE_MISSES	32
-#define AURORA_SHARE_RETRY	(HZ / 10)
 /* Key state check period while idle. */
 #define AURORA_WATCH_PERIOD	HZ
 
@@ -111,22 +78,6 @@ struct aurora_stats {
 	u64 reads;		/* read bios completed successfully */
 	u64 writes;		/* write bios completed successfully */
 	u64 terminal_eio;	/* bios failed: target inaccessible or terminal */
-	u64 handed_off;		/* small bios handed to the async workqueue */
-	u64 shared;		/* small bios a helper converted a part of */
-};
-
-/* Per-CPU hand-off state (see AURORA_PROBE_PERIOD). */
-struct aurora_pcpu {
-	atomic_t handed_off;		/* bios handed off here, not yet done */
-	atomic_t converting;		/* bios being converted on this CPU */
-	unsigned int share_misses;	/* shared bios in a row not helped */
-	unsigned long next_share;	/* jiffies: next try after as many */
-	unsigned long last_probe;	/* jiffies */
-	bool probe_only;		/* the last hand-off was a probe */
-	int last_cpu;			/* CPU the last one went to */
-	/* The task that handed off the last one (only compared, never used) */
-	const void *task;
-	unsigned long nvcsw;		/* and its voluntary switches then */
 };
 
 /* Per-target context (ti->private). */
@@ -156,29 +107,37 @@ struct aurora_c {
 	char reason[AURORA_DM_REASON_MAX];
 
 	struct delayed_work watch;	/* key state polling, terminal wipe */
-	struct workqueue_struct *wq;	/* read decryption, punted writes */
-	struct workqueue_struct *helper_wq; /* helpers of shared bios, per CPU */
-	struct workqueue_struct *large_wq; /* parts of large bios, unbound */
-	struct workqueue_struct *async_wq; /* handed-off bios; NULL on 1 CPU */
+	struct workqueue_struct *wq;	/* all encryption and decryption but
+					 * that of writes done in map() and of
+					 * reads on local_wq
+					 */
+	struct workqueue_struct *local_wq; /* a small read alone in flight,
+					    * on the CPU that completed it
+					    */
+	atomic_t reads_in_flight;	/* from map() to completion */
 	unsigned int nr_parts;		/* participants per bio, >= 1 */
 	unsigned int part_size;		/* bytes per struct aurora_part */
 	struct bio_set bs;		/* write bounce bios */
 	mempool_t page_pool;		/* write bounce pages */
 	struct mutex bio_alloc_lock;	/* serializes blocking page allocation */
+	atomic_t writes_in_flight;	/* from map() to the bounce bio's end */
+
+	/* Writes encrypted on wq, sorted by sector for the writer thread. */
+	struct task_struct *writer;
+	spinlock_t write_lock;		/* protects write_tree */
+	struct rb_root write_tree;
 
 	struct aurora_stats __percpu *stats;
-	struct aurora_pcpu __percpu *pcpu;
 };
 
 /*
- * One context working on the crypto of a bio: for a small bio the task that
- * converts it (part 0) and the helper that shares it (part 1, on
- * helper_wq); for a large bio every part is a worker on large_wq.  Each has
- * its own request.
+ * One context working on the crypto of a bio: part 0 for a bio converted
+ * whole (in map() or by a worker), one worker on wq per part of a large
+ * bio.  Each has its own request.
  */
 struct aurora_part {
 	struct aurora_io *io;
-	struct work_struct work;	/* workers and helpers only */
+	struct work_struct work;	/* parts of a large bio only */
 	/*
 	 * must be last: crypto_skcipher_reqsize() bytes of context follow,
 	 * then the 16-byte IV aligned to the cipher's alignmask
@@ -202,10 +161,9 @@ struct aurora_io {
 	struct bvec_iter iter_out;	/* data of the bounce bio of a write */
 	bio_end_io_t *orig_end_io;
 	void *orig_private;
-	struct work_struct work;	/* read from atomic context, punted or
-					 * handed-off bio
-					 */
-	int handoff_cpu;		/* CPU it was handed off from, or -1 */
+	struct work_struct work;	/* converted whole by a worker */
+	struct rb_node rb_node;		/* write: in write_tree */
+	bool queued;			/* converted on wq, not in map() */
 	unsigned int chunk_bytes;	/* bytes per chunk */
 	unsigned int nr_chunks;		/* chunk_bytes each, last shorter */
 	atomic_t next_chunk;		/* next chunk to claim */
@@ -214,7 +172,6 @@ struct aurora_io {
 	bool terminal;			/* a chunk found the target out of
 					 * service (inaccessible or terminal)
 					 */
-	bool shared;			/* a small bio cut for a helper */
 };
 
 #define AURORA_IO_SIZE	ALIGN(sizeof(struct aurora_io), ARCH_KMALLOC_MINALIGN)
@@ -226,6 +183,8 @@ int aurora_parse_opts(struct aurora_c *ac, struct dm_arg_set *as);
 int aurora_map(struct dm_target *ti, struct bio *bio);
 void aurora_count_terminal(struct aurora_c *ac);
 int aurora_page_pool_init(struct aurora_c *ac);
+int aurora_writer_start(struct aurora_c *ac);
+void aurora_writer_stop(struct aurora_c *ac);
 
 /* dm-aurora-key.c */
 int aurora_key_parse(const char *ref, const char **desc, char **error);

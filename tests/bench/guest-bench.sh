@@ -53,7 +53,7 @@ done
 
 # dm-aurora's counters before and after each job: 'DMSTATUS <job> <when>
 # <config> <dmsetup status line>'; the host takes the difference (bios
-# handed off to other CPUs, shared with a helper).
+# completed).
 aurora_status() {
 	local cfg
 	for cfg in "${configs[@]}"; do

@@ -90,7 +90,7 @@ def parse_counters(path):
             if len(p) < 4 or p[0] != 'DMSTATUS' or p[2] not in ('before', 'after'):
                 continue
             c = {k: int(v) for k, _, v in (w.partition(':') for w in p[4:])
-                 if k in ('reads', 'writes', 'handed_off', 'shared') and v.isdigit()}
+                 if k in ('reads', 'writes') and v.isdigit()}
             seen.setdefault((p[1], p[3]), {})[p[2]] = c
     for key, v in seen.items():
         if 'before' in v and 'after' in v:
@@ -207,19 +207,15 @@ def main():
         everything[kver]['aurora_counters'] = {f'{j}/{c}': v for (j, c), v in counters.items()}
         if counters:
             md.append('dm-aurora\'s counters over each job\'s fio run (all rounds, ramps included; '
-                      'from `dmsetup status`): bios completed, and the shares of them handed off to '
-                      'another CPU and shared with a helper:\n')
-            md.append('| job | bios 512 | handed off 512 | shared 512 | bios 4k | handed off 4k | shared 4k |')
-            md.append('|---|---|---|---|---|---|---|')
+                      'from `dmsetup status`): bios completed:\n')
+            md.append('| job | bios 512 | bios 4k |')
+            md.append('|---|---|---|')
             for job in jobs:
                 cells = [job]
                 for ss in ('512', '4k'):
                     v = counters.get((job, f'aurora-{ss}'))
                     n = v and v.get('reads', 0) + v.get('writes', 0)
-                    if not n:
-                        cells += ['-'] * 3
-                        continue
-                    cells += [str(n)] + [f'{100 * v.get(k, 0) / n:.2f}%' for k in ('handed_off', 'shared')]
+                    cells.append(str(n) if n else '-')
                 md.append('| ' + ' | '.join(cells) + ' |')
             md.append('')
         for k in sorted(tcrypt):
