@@ -9,7 +9,7 @@
 # or file is left; a bad --tmpdir or an unusable CMK is refused, no file left.
 . /tests/lib.sh
 . /tests/40-agent-lib.inc
-ktap_plan 24
+ktap_plan 27
 dmesg_mark
 ag_modules >&2
 
@@ -89,6 +89,27 @@ ktap_result "as many chunks and holes as the source" \
 ktap_result "the first data chunk's ciphertext differs from the source's" \
 	"$(! cmp -s <(first_chunk "$B/src.bak") <(first_chunk "$B/new.bak"); echo $?)"
 ktap_check "no plaintext marker in the copy" no_marker "$B/new.bak"
+
+# --- Interrupted: SIGTERM while the copy waits on a pipe nobody reads ---------
+mkfifo "$AG_TMP/cfifo"
+aurora copy "$B/src.bak" - --kms-key-id "$k2" --new-data-key --tmpdir "$B/tmp" \
+	> "$AG_TMP/cfifo" 2> "$AG_TMP/cint.err" &
+cpid=$!
+exec 8< "$AG_TMP/cfifo"
+i=0
+until dmsetup ls 2>/dev/null | grep -q "^aurora-tmp-$cpid-" || [ $i -ge 600 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+ktap_result "a copy --new-data-key into a pipe nobody reads: its temporary mappings exist" \
+	"$(dmsetup ls 2>/dev/null | grep -q "^aurora-tmp-$cpid-"; echo $?)"
+kill -TERM "$cpid"
+cat <&8 > /dev/null
+exec 8<&-
+wait "$cpid"
+rc=$?
+note "interrupted copy: exit $rc: $(cat "$AG_TMP/cint.err")"
+ktap_result "SIGTERM: the copy ends by the signal (exit $rc)" "$([ $rc = 143 ]; echo $?)"
+ktap_check "... and leaves no temporary mapping, key, loop device or file" no_tmp_left
 
 # --- Restore the copy; compare the keys through the KMS ---------------------------
 dst=$(ag_loop 24)

@@ -1032,6 +1032,10 @@ static int copy_chunk(uint64_t index, const uint8_t *buf, size_t len, void *ctx,
 			 index, c->chunks);
 		return -EINVAL;
 	}
+	if (bk_signal_pending()) {
+		snprintf(err, errlen, "interrupted");
+		return -EINTR;
+	}
 	memcpy(rec, BK_REC_MAGIC, 4);
 	rec[4] = buf ? BK_KIND_DATA : BK_KIND_HOLE;
 	for (i = 0; i < 8; i++)
@@ -1357,7 +1361,7 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 	};
 	uint8_t *area = NULL;
 	char e[600], dir[PATH_MAX];
-	bool seekable = false, created = false, held = false;
+	bool seekable = false, created = false;
 	sigset_t old_mask;
 	int in, ofd = -1, r;
 
@@ -1372,6 +1376,8 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 	in = open_input(file, &seekable, err);
 	if (in < 0)
 		return in;
+	/* Held to the end: an interrupted copy removes DEST and its mappings. */
+	bk_signals_hold(&old_mask);
 	r = read_volume_head(&s, &m, in, file, err);
 	if (r)
 		goto out;
@@ -1388,8 +1394,6 @@ int aur_backup_copy(struct aur_kms *kms, const char *file, const char *dest,
 		reenc_dir(o->tmpdir, dest, dir, sizeof(dir));
 		x.chunk_size = m.info.chunk_size;
 		x.c = &c;
-		bk_signals_hold(&old_mask);
-		held = true;
 		r = reenc_setup(&x, &nh, keys[0], keys[1], dir, err);
 		aur_secret_free(keys[0]);
 		aur_secret_free(keys[1]);
@@ -1459,8 +1463,7 @@ out:
 	bk_stream_fini(&s);
 	close_input(in);
 	/* Last: a held SIGINT ends the process only once DEST is gone. */
-	if (held)
-		bk_signals_release(&old_mask);
+	bk_signals_release(&old_mask);
 	return r;
 }
 
