@@ -128,7 +128,8 @@ ktap_result "each restore made its own volume (three UUIDs)" \
 tdev=$(ag_loop 8)
 tname=$(uniq aurora-tmp-check)
 tdesc=aurora:$(cat /proc/sys/kernel/random/uuid)
-head -c 64 /dev/urandom | keyctl padd logon "$tdesc" @s > /dev/null
+tkey=$(head -c 64 /dev/urandom | keyctl padd logon "$tdesc" @s)
+on_exit "keyctl revoke $tkey"
 dmsetup create "$tname" --uuid "AURTMP-${tdesc#aurora:}" \
 	--table "0 $(($(blockdev --getsz "$tdev") - 2048)) aurora aes-xts-plain64 :64:logon:$tdesc 0 $tdev 2048"
 on_exit "dmsetup remove $tname"

@@ -22,10 +22,14 @@ hdr_field() { aurora status "$1" --json 2>/dev/null | tr -d ' \n' | grep -o "\"$
 no_marker() { [ "$(grep -c -a "$MARKER" "$1")" = 0 ]; }
 loops() { losetup -a | grep -c .; }
 no_tmp_left() {
-	! dmsetup ls 2>/dev/null | grep -q '^aurora-tmp-' &&
-	! dmsetup info -c --noheadings -o uuid 2>/dev/null | grep -q '^AURTMP-' &&
-	[ -z "$(awk '$8 == "logon" && $9 ~ /^aurora:/ && $2 !~ /R/' /proc/keys)" ] &&
-	[ "$(loops)" = "$nloops" ] && [ -z "$(ls -A "$B/tmp")" ]
+	local ok=0 keys
+	dmsetup info -c --noheadings -o name,uuid 2>/dev/null | grep -E '^aurora-tmp-|:AURTMP-' >&2 &&
+		{ note "temporary mapping left"; ok=1; }
+	keys=$(awk '$8 == "logon" && $9 ~ /^aurora:/ && $2 !~ /R/' /proc/keys)
+	[ -z "$keys" ] || { note "logon keys left: $keys"; ok=1; }
+	[ "$(loops)" = "$nloops" ] || { note "loop devices: $(losetup -a | tr '\n' ' ') (were $nloops)"; ok=1; }
+	[ -z "$(ls -A "$B/tmp")" ] || { note "files left in $B/tmp: $(ls -A "$B/tmp")"; ok=1; }
+	return $ok
 }
 # The chunk records start after preamble, manifest and the 64 KiB header area;
 # first_chunk FILE: the bytes of chunk 0 (a data chunk: ext4's superblock).
