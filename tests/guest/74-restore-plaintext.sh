@@ -13,6 +13,7 @@
 ktap_plan 27
 dmesg_mark
 ag_modules >&2
+keys0=$(ag_live_keys)
 
 MARKER="AURORA-PLAINTEXT-MARKER-plain-9b41"
 key_id() { aurora kms create-key --description "$1" --json | sed -n 's/.*"KeyId":"\([^"]*\)".*/\1/p'; }
@@ -23,8 +24,8 @@ no_marker() { [ "$(grep -c -a "$MARKER" "$1")" = 0 ]; }
 no_tmp_left() {
 	! dmsetup ls 2>/dev/null | grep -q '^aurora-tmp-' &&
 	! dmsetup info -c --noheadings -o uuid 2>/dev/null | grep -q '^AURTMP-' &&
-	# A live (not revoked: no R flag) logon key aurora:* of no open volume.
-	[ -z "$(awk '$8 == "logon" && $9 ~ /^aurora:/ && $2 !~ /R/' /proc/keys)" ]
+	# No live (not revoked) logon key aurora:* that was not there at the start.
+	[ -z "$(ag_new_live_keys "$keys0")" ]
 }
 
 # refused RC PATTERN DEV CMD...: CMD exits RC, its stderr matches PATTERN,

@@ -12,6 +12,7 @@
 ktap_plan 27
 dmesg_mark
 ag_modules >&2
+keys0=$(ag_live_keys)
 
 MARKER="AURORA-PLAINTEXT-MARKER-newkey-c07e"
 B=$AG_TMP/bk
@@ -25,7 +26,7 @@ no_tmp_left() {
 	local ok=0 keys
 	dmsetup info -c --noheadings -o name,uuid 2>/dev/null | grep -E '^aurora-tmp-|:AURTMP-' >&2 &&
 		{ note "temporary mapping left"; ok=1; }
-	keys=$(awk '$8 == "logon" && $9 ~ /^aurora:/ && $2 !~ /R/' /proc/keys)
+	keys=$(ag_new_live_keys "$keys0")
 	[ -z "$keys" ] || { note "logon keys left: $keys"; ok=1; }
 	[ "$(loops)" = "$nloops" ] || { note "loop devices: $(losetup -a | tr '\n' ' ') (were $nloops)"; ok=1; }
 	[ -z "$(ls -A "$B/tmp")" ] || { note "files left in $B/tmp: $(ls -A "$B/tmp")"; ok=1; }
