@@ -31,7 +31,7 @@ int bk_tmpmap_open(struct bk_tmpmap *t, const struct aur_hdr *h, dev_t dev,
 		return -EIO;
 	}
 	snprintf(t->name, sizeof(t->name), "aurora-tmp-%d-%s", (int)getpid(), role);
-	snprintf(t->dm_uuid, sizeof(t->dm_uuid), "%s%s", BK_TMPMAP_UUID_PREFIX, t->key_uuid);
+	snprintf(t->dm_uuid, sizeof(t->dm_uuid), "%s%s", AUR_DM_TMP_UUID_PREFIX, t->key_uuid);
 	snprintf(t->path, sizeof(t->path), "/dev/mapper/%s", t->name);
 	/* The table names the key by the header's UUID: a private one here. */
 	th = *h;

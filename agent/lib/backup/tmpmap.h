@@ -7,21 +7,21 @@
  * A temporary mapping's key is a logon key "aurora:<random uuid>" in the
  * calling process's keyring only (never in "aurora:volumes"), and its dm UUID
  * is "AURTMP-<that uuid>", not a volume's: no volume UUID is derived from
- * it, and volume listings (status, the watching agent) leave it out.  bk_tmpmap_close() removes the mapping, then
- * revokes the key; every path out of the callers runs it.
+ * it, and volume listings (status, the watching agent) leave it out.
+ * bk_tmpmap_close() removes the mapping, then revokes the key; every path
+ * out of the callers runs it.
  */
 #ifndef AURORA_BACKUP_TMPMAP_H
 #define AURORA_BACKUP_TMPMAP_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "aurora/aurora.h"
 #include "volume/dm.h"
-
-#define BK_TMPMAP_UUID_PREFIX	AUR_DM_TMP_UUID_PREFIX
 
 struct bk_tmpmap {
 	char name[AUR_DM_NAME_MAX];	/* aurora-tmp-<pid>-<role> */
@@ -55,11 +55,11 @@ int bk_tmpfile(const char *dir, uint64_t size, struct aur_error *err);
 int bk_loop_attach(int fd, dev_t *dev, struct aur_error *err);
 
 /*
- * SIGINT, SIGTERM and SIGHUP held (blocked) while temporary mappings exist,
- * so that an interrupt is seen between two chunks (bk_signal_pending) and
- * everything is still removed.
+ * SIGINT, SIGTERM and SIGHUP held (blocked) through a backup, a copy or a
+ * restore --plaintext, so that an interrupt is seen between two chunks
+ * (bk_signal_pending) and temporary snapshots, mappings and files are
+ * still removed.
  */
-#include <signal.h>
 void bk_signals_hold(sigset_t *old);
 bool bk_signal_pending(void);
 void bk_signals_release(const sigset_t *old);
