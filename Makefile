@@ -2,9 +2,11 @@
 #
 #   make            module for the running (or newest installed) kernel + agent
 #   make demo       the main job end to end in a QEMU guest (embedded KMS)
-#   make check      deps, build, host tests, guest suites on 6.1, 6.12 and
-#                   the debug kernel (debug-6.12: KASAN, lockdep, kmemleak...)
-#   make check-debug   the debug lane only: debug kernel (cached), the suite on it
+#   make check      deps, build, host tests, guest suites on 6.1 and 6.12, the
+#                   target's tests on the debug kernel (debug-6.12: KASAN,
+#                   lockdep, kmemleak...; built in the background, then cached)
+#   make check-debug   the debug lane only: debug kernel (cached), the whole
+#                   suite on it
 #   make vm-test KVER=6.1|6.12|debug-6.12 [T=pattern]   one guest suite (or one test)
 #   make vm-shell KVER=6.1|6.12              an interactive shell in the guest
 #   make modules-all   dm-aurora for every supported kernel (W=1)
