@@ -3,16 +3,18 @@
 # is released; key messages against resume; a key set held in its key
 # lookup is not overtaken by a resume and runs in a NOIO scope), completion
 # contexts that may be atomic (null_blk irqmode=0), memory pressure (a small
-# memory cgroup; fail_page_alloc on the writer, over null_blk), allocation failures in the constructor and
-# in key set (failslab), and a lower device that fails every request
-# (fail_make_request).  The fault-injection checks need a kernel with fault
-# injection and debugfs (the debug lane); on Debian's kernels they are
-# skipped.  Every check asserts an outcome; the harness fails the run on any
+# memory cgroup; the global cap on bounce pages, with dm-delay holding the
+# writes; fail_page_alloc on the writer, over null_blk), allocation failures
+# in the constructor and in key set (failslab), and a lower device that
+# fails every request (fail_make_request).  The fault-injection checks need
+# a kernel with fault injection and debugfs (the debug lane); on Debian's
+# kernels they are skipped, and the cap's check is skipped on the debug
+# kernel (no dm-delay).  Every check asserts an outcome; the harness fails the run on any
 # kernel report.
 #
 # aurora.robust=SECTION[,SECTION...] on the guest's kernel command line runs
-# only those sections (keys swap order nullb memcg cap fpa failslab fmr) and skips
-# the others: scripts/revert-proof runs the check that proves one fix.
+# only those sections (keys swap order nullb memcg cap fpa failslab fmr) and
+# skips the others: scripts/revert-proof runs the check that proves one fix.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
 ktap_plan 23
