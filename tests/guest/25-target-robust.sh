@@ -3,19 +3,21 @@
 # is released; key messages against resume; a key set held in its key
 # lookup is not overtaken by a resume and runs in a NOIO scope), completion
 # contexts that may be atomic (null_blk irqmode=0), memory pressure (a small
-# memory cgroup; fail_page_alloc on the writer, over null_blk), allocation failures in the constructor and
-# in key set (failslab), and a lower device that fails every request
-# (fail_make_request).  The fault-injection checks need a kernel with fault
-# injection and debugfs (the debug lane); on Debian's kernels they are
-# skipped.  Every check asserts an outcome; the harness fails the run on any
+# memory cgroup; the global cap on bounce pages, with dm-delay holding the
+# writes; fail_page_alloc on the writer, over null_blk), allocation failures
+# in the constructor and in key set (failslab), and a lower device that
+# fails every request (fail_make_request).  The fault-injection checks need
+# a kernel with fault injection and debugfs (the debug lane); on Debian's
+# kernels they are skipped, and the cap's check is skipped on the debug
+# kernel (no dm-delay).  Every check asserts an outcome; the harness fails the run on any
 # kernel report.
 #
 # aurora.robust=SECTION[,SECTION...] on the guest's kernel command line runs
-# only those sections (keys swap order nullb memcg fpa failslab fmr) and skips
-# the others: scripts/revert-proof runs the check that proves one fix.
+# only those sections (keys swap order nullb memcg cap fpa failslab fmr) and
+# skips the others: scripts/revert-proof runs the check that proves one fix.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 21
+ktap_plan 23
 dmesg_mark
 tgt_modules
 
@@ -259,6 +261,92 @@ if want memcg; then
 	fi
 else
 	skip_all "not selected" "memory.max: buffered writes"
+fi
+
+# --- the global cap on bounce pages -----------------------------------------
+# Writes held below the target keep their bounce pages.  Every aurora
+# target together may hold AURORA_PAGES_PERCENT (2) % of RAM in bounce pages
+# (totalram_pages() / 100 * 2, as the kernel computes it; MemTotal is
+# totalram in KiB), plus what the targets' own reserves hold (256 pages
+# each, allocated when they are created): over that, a writer takes from its
+# target's reserve and then waits for it.  Here dm-delay holds every write
+# for 10 minutes under a target fed 1 MiB O_DIRECT writes (one 256-page
+# bounce bio each), far more of them in flight than the cap allows.  The
+# number of writes dm-delay holds must stay within the cap until the
+# writer waits for pages with every write that got them held; then the
+# delay is lifted, and every write completes and verifies.
+if ! want cap; then
+	skip_all "not selected" "bounce pages capped" "... the held writes complete and verify"
+elif ! modprobe dm-delay 2>/dev/null || ! dmsetup targets | grep -q '^delay '; then
+	skip_all "no dm-delay in this kernel" "bounce pages capped" \
+		"... the held writes complete and verify"
+else
+	depth=128
+	cloop=$(tgt_loop $((depth + 8)))
+	csz=$(tgt_sectors "$cloop")
+	dname=$(uniq aurora-capdelay)
+	tgt_create "$dname" "0 $csz delay $cloop 0 0 $cloop 0 600000 $cloop 0 0"
+	read -r desc _ < <(tgt_key cap)
+	cname=$(uniq aurora-cap)
+	tgt_create "$cname" "0 $csz aurora aes-xts-plain64 :64:logon:$desc 0 /dev/mapper/$dname 0"
+	cdev=/dev/mapper/$cname
+	sysdm=/sys/dev/block/$(dmsetup info -c --noheadings -o major,minor "$cname" | tr -d ' ')
+	# held: the writes dm-delay holds (status: reads writes flushes).
+	held() { dmsetup status "$dname" | cut -d' ' -f5; }
+	# inflight: the target's writes past map() (allocated) not completed.
+	inflight() { awk '{ print $2 }' "$sysdm/inflight"; }
+	# waiting: a task waits in mempool_alloc() for the target's pages.
+	waiting() {
+		grep -l 'mempool_alloc' /proc/[0-9]*/stack 2>/dev/null |
+			xargs -r grep -l 'aurora' 2>/dev/null | grep -q .
+	}
+	settled_one() { [ "$(held)" -gt 0 ] && [ "$(held)" = "$(inflight)" ]; }
+	# How many bios one 1 MiB write is below the target (1: the target
+	# takes it whole, one 256-page bounce bio): one write, held, then let
+	# go (a suspend of dm-delay sends what it holds).
+	odirect-write "$cdev" 0 1048576 &
+	cw=$!
+	wait_for 60 settled_one
+	per=$(held)
+	dmsetup suspend "$dname" && dmsetup resume "$dname"
+	wait "$cw"
+	ram=$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' /proc/meminfo)
+	cap=$((ram / 4 / 100 * 2))
+	ntgt=$(dmsetup table --target aurora | grep -c ' aurora ')
+	# Held writes of 256/per pages each: at most cap + the reserves.
+	max=$(((cap + 256 * ntgt) * per / 256))
+	note "cap: MemTotal $ram KiB: cap $cap pages; $ntgt aurora targets; a 1 MiB write is $per bio(s) below; at most $max held"
+	fio --name=cap --filename="$cdev" --rw=write --bs=1M --size=${depth}M \
+		--direct=1 --ioengine=libaio --iodepth=$depth --verify=crc32c \
+		--verify_fatal=1 --do_verify=1 --output="$TGT_TMP/fio-cap" \
+		> /dev/null 2>&1 &
+	f=$!
+	peak=0 settled=1 end=$((SECONDS + 300))
+	while [ "$SECONDS" -lt "$end" ]; do
+		h=$(held)
+		[ "$h" -gt "$peak" ] && peak=$h
+		[ "$h" -gt "$max" ] && break
+		if [ "$h" -gt 0 ] && waiting && [ "$h" = "$(inflight)" ]; then
+			settled=0
+			break
+		fi
+		sleep 0.1
+	done
+	note "cap: held $(held), peak $peak, target's writes in flight $(inflight), writer waiting: $((! settled))"
+	ktap_result "bounce pages capped: at most $max writes held below the target (cap $cap pages, $per bio(s) per 1 MiB write; peak $peak of $depth, writer waiting for pages: $((! settled)))" \
+		"$([ "$settled" = 0 ] && [ "$peak" -le "$max" ]; echo $?)"
+	# Lift the delay: the held writes go down, the others follow.
+	dmsetup load "$dname" --table "0 $csz delay $cloop 0 0 $cloop 0 0 $cloop 0 0"
+	dmsetup resume "$dname"
+	rc=stuck
+	if wait_for 300 eval '! alive '"$f"; then
+		wait "$f"
+		rc=$?
+	fi
+	[ "$rc" = 0 ] || cat "$TGT_TMP/fio-cap" >&2
+	ktap_result "... the held writes complete and verify (fio exit $rc)" \
+		"$([ "$rc" = 0 ]; echo $?)"
+	[ "$rc" = stuck ] || { tgt_remove "$cname"; tgt_remove "$dname"; }
 fi
 
 # --- fail_page_alloc on the writing task -----------------------------------
