@@ -12,6 +12,8 @@
 # kernel (no dm-delay).  Every check asserts an outcome; the harness fails the run on any
 # kernel report.
 #
+# aurora.robust_rounds=N sets the rounds of suspend/key set/resume (default
+# 200, 1000 on the debug kernel).
 # aurora.robust=SECTION[,SECTION...] on the guest's kernel command line runs
 # only those sections (keys swap order nullb memcg cap fpa failslab fmr) and
 # skips the others: scripts/revert-proof runs the check that proves one fix.
@@ -93,6 +95,10 @@ if want swap; then
 	dev=/dev/mapper/$name
 	rounds=200
 	debug_kernel && rounds=1000
+	# aurora.robust_rounds=N: make check's debug lane (scripts/check) runs
+	# fewer rounds than make check-debug, to fit CI's time.
+	r=$(sed -n 's/.*aurora\.robust_rounds=\([0-9][0-9]*\).*/\1/p' /proc/cmdline)
+	[ -n "$r" ] && rounds=$r
 	ok=0 fio_bad=0 runs=0 i=0
 	while [ "$i" -lt "$rounds" ] && [ "$ok" = 0 ]; do
 		# Each fio run writes and verifies 16 MiB while rounds go on.
