@@ -161,10 +161,11 @@ trace_writes() {
 	return $ok
 }
 
-# writes_by LABEL: "<count> <submitter>" per submitter (kworker/* as one).
+# writes_by LABEL: "<count> <submitter>" per submitter (kworker/* as one;
+# lib.sh's uniq() is not uniq(1)).
 writes_by() {
 	awk '$1 != "P" { c = $2; sub(/\/.*/, "/*", c); print c }' \
-		"$TGT_TMP/$1.ev" | sort | uniq -c
+		"$TGT_TMP/$1.ev" | sort | command uniq -c
 }
 
 # writer_descents LABEL: the writer's sectors that are lower than the one
@@ -209,7 +210,7 @@ else
 			$2 ~ /^kaurora_write\// { k++ }
 			END { if (k > 1) m++; print m + 0 }' "$TGT_TMP/rot-trace.ev")"
 	others=$(awk '$1 != "P" && $2 != "fio" && $2 !~ /^kaurora_write\// { print $2 }' \
-		"$TGT_TMP/rot-trace.ev" | sort | uniq -c)
+		"$TGT_TMP/rot-trace.ev" | sort | command uniq -c)
 	[ -n "$others" ] && note "rot-trace: other submitters:" "$(tr -s '\n ' '  ' <<< "$others")"
 	ktap_result "rot-trace: every write reaching $loop came from kaurora_write or fio" \
 		"$([ $trace_ok = 0 ] && [ -s "$TGT_TMP/rot-trace.ev" ] && [ -z "$others" ]; echo $?)"
