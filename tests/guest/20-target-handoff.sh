@@ -214,8 +214,12 @@ else
 	[ -n "$others" ] && note "rot-trace: other submitters:" "$(tr -s '\n ' '  ' <<< "$others")"
 	ktap_result "rot-trace: every write reaching $loop came from kaurora_write or fio" \
 		"$([ $trace_ok = 0 ] && [ -s "$TGT_TMP/rot-trace.ev" ] && [ -z "$others" ]; echo $?)"
+	d_rc=0
+	descents=$(writer_descents rot-trace) || d_rc=1
+	[ -n "$descents" ] && note "rot-trace: $(wc -l <<< "$descents") found, the first:" \
+		"$(head -3 <<< "$descents" | tr '\n' ';')"
 	ktap_result "rot-trace: the writer's writes ascend within each batch" \
-		"$([ $trace_ok = 0 ] && writer_descents rot-trace >&2; echo $?)"
+		"$([ $trace_ok = 0 ] && [ $d_rc = 0 ]; echo $?)"
 
 	trace_ok=0
 	trace_writes nonrot-trace 0 || trace_ok=1
