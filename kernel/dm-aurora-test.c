@@ -4,9 +4,8 @@
  * parsing, optional parameter parsing, the plain64 IV, reasons, the
  * state bits, the choice of cipher implementation and the sector order of
  * the writer thread.  Built into dm-aurora.ko when the kernel has KUnit
- * (the debug lane); the suite runs
- * when the module is loaded and reports in the kernel log and in
- * /sys/kernel/debug/kunit/dm-aurora/results.
+ * (the debug lane); the suite runs when the module is loaded and reports
+ * in the kernel log and in /sys/kernel/debug/kunit/dm-aurora/results.
  */
 
 #include <kunit/test.h>
