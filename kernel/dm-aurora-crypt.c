@@ -404,6 +404,45 @@ static void aurora_write_end_io(struct bio *clone)
 }
 
 /*
+ * Insert @io into @tree by the sector of its bounce bio, after the ios
+ * already there with the same sector.  Returns whether @tree was empty.
+ * The caller holds whatever protects @tree.
+ */
+bool aurora_write_tree_add(struct rb_root *tree, struct aurora_io *io)
+{
+	sector_t sector = io->clone->bi_iter.bi_sector;
+	struct rb_node **link = &tree->rb_node, *parent = NULL;
+	bool first = RB_EMPTY_ROOT(tree);
+
+	while (*link) {
+		parent = *link;
+		/* Equal sectors after the ones already there. */
+		if (sector < rb_entry(parent, struct aurora_io,
+				      rb_node)->clone->bi_iter.bi_sector)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&io->rb_node, parent, link);
+	rb_insert_color(&io->rb_node, tree);
+	return first;
+}
+
+/*
+ * Take the io with the lowest sector out of @batch (of equal sectors, the
+ * one inserted first); NULL when @batch is empty.
+ */
+struct aurora_io *aurora_write_tree_pop(struct rb_root *batch)
+{
+	struct rb_node *node = rb_first(batch);
+
+	if (!node)
+		return NULL;
+	rb_erase(node, batch);
+	return rb_entry(node, struct aurora_io, rb_node);
+}
+
+/*
  * The writer thread: takes every write waiting in the tree at once and
  * submits them in sector order, under a plug.
  */
@@ -431,10 +470,7 @@ static int aurora_writer(void *data)
 		spin_unlock_irq(&ac->write_lock);
 
 		blk_start_plug(&plug);
-		while (!RB_EMPTY_ROOT(&batch)) {
-			io = rb_entry(rb_first(&batch), struct aurora_io,
-				      rb_node);
-			rb_erase(&io->rb_node, &batch);
+		while ((io = aurora_write_tree_pop(&batch))) {
 			submit_bio_noacct(io->clone);
 			cond_resched();
 		}
@@ -451,8 +487,6 @@ static int aurora_writer(void *data)
 static void aurora_submit_write(struct aurora_io *io)
 {
 	struct aurora_c *ac = io->ac;
-	sector_t sector = io->clone->bi_iter.bi_sector;
-	struct rb_node **link, *parent = NULL;
 	unsigned long flags;
 	bool first;
 
@@ -463,19 +497,7 @@ static void aurora_submit_write(struct aurora_io *io)
 
 	spin_lock_irqsave(&ac->write_lock, flags);
 	/* The writer takes the whole tree: it sleeps only when it is empty. */
-	first = RB_EMPTY_ROOT(&ac->write_tree);
-	link = &ac->write_tree.rb_node;
-	while (*link) {
-		parent = *link;
-		/* Equal sectors after the ones already there. */
-		if (sector < rb_entry(parent, struct aurora_io,
-				      rb_node)->clone->bi_iter.bi_sector)
-			link = &parent->rb_left;
-		else
-			link = &parent->rb_right;
-	}
-	rb_link_node(&io->rb_node, parent, link);
-	rb_insert_color(&io->rb_node, &ac->write_tree);
+	first = aurora_write_tree_add(&ac->write_tree, io);
 	spin_unlock_irqrestore(&ac->write_lock, flags);
 	if (first)
 		wake_up_process(ac->writer);

@@ -2,10 +2,10 @@
 /*
  * dm-aurora: KUnit tests of the parts that need no device: key reference
  * parsing, optional parameter parsing, the plain64 IV, reasons, the
- * state bits and the choice of cipher implementation.  Built into
- * dm-aurora.ko when the kernel has KUnit (the debug lane); the suite runs
- * when the module is loaded and reports in the kernel log and in
- * /sys/kernel/debug/kunit/dm-aurora/results.
+ * state bits, the choice of cipher implementation and the sector order of
+ * the writer thread.  Built into dm-aurora.ko when the kernel has KUnit
+ * (the debug lane); the suite runs when the module is loaded and reports
+ * in the kernel log and in /sys/kernel/debug/kunit/dm-aurora/results.
  */
 
 #include <kunit/test.h>
@@ -381,6 +381,66 @@ static void aurora_test_tfm_no_alloc(struct kunit *test)
 	crypto_unregister_skcipher(&aurora_kt_alg);
 }
 
+/* ---- the order of the writer thread ---- */
+
+/*
+ * Writes go into the writer's tree in any order and come out by ascending
+ * sector, writes to the same sector in the order they went in: the sectors
+ * below are shuffled, hold duplicates and the edges of 32-bit arithmetic
+ * and of 2 TiB (2^32 sectors).
+ */
+static void aurora_test_write_order(struct kunit *test)
+{
+	static const sector_t sectors[] = {
+		0x100000000ULL, 7, 0xffffffffULL, 0, 0x100000000ULL,
+		(1ULL << 40) + 3, 7, 0x100000001ULL, 0, 4096, 0xffffffffULL,
+		0x100000000ULL, 1, (1ULL << 40) + 3, 0x7ffffffeULL, 7,
+	};
+	unsigned int n = ARRAY_SIZE(sectors), i, got = 0;
+	struct rb_root tree = RB_ROOT;
+	struct aurora_io *ios, *prev = NULL;
+	struct bio *bios;
+
+	ios = kunit_kcalloc(test, n, sizeof(*ios), GFP_KERNEL);
+	bios = kunit_kcalloc(test, n, sizeof(*bios), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ios);
+	KUNIT_ASSERT_NOT_NULL(test, bios);
+
+	KUNIT_EXPECT_NULL(test, aurora_write_tree_pop(&tree));
+	for (i = 0; i < n; i++) {
+		bios[i].bi_iter.bi_sector = sectors[i];
+		ios[i].clone = &bios[i];
+		/* Only the first insertion finds the tree empty (a wakeup). */
+		KUNIT_EXPECT_EQ_MSG(test, i == 0,
+				    aurora_write_tree_add(&tree, &ios[i]),
+				    "insertion %u", i);
+	}
+
+	while (got <= n) {
+		struct aurora_io *cur = aurora_write_tree_pop(&tree);
+
+		if (!cur)
+			break;
+		got++;
+		if (prev) {
+			sector_t a = prev->clone->bi_iter.bi_sector;
+			sector_t b = cur->clone->bi_iter.bi_sector;
+
+			KUNIT_EXPECT_LE_MSG(test, a, b, "sector %llu after %llu",
+					    (unsigned long long)b,
+					    (unsigned long long)a);
+			/* Same sector: in the order of insertion. */
+			if (a == b)
+				KUNIT_EXPECT_LT_MSG(test, prev - ios, cur - ios,
+						    "sector %llu",
+						    (unsigned long long)a);
+		}
+		prev = cur;
+	}
+	KUNIT_EXPECT_EQ(test, n, got);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&tree));
+}
+
 static struct kunit_case aurora_test_cases[] = {
 	KUNIT_CASE(aurora_test_key_ok),
 	KUNIT_CASE(aurora_test_key_bad),
@@ -390,6 +450,7 @@ static struct kunit_case aurora_test_cases[] = {
 	KUNIT_CASE(aurora_test_reason),
 	KUNIT_CASE(aurora_test_states),
 	KUNIT_CASE(aurora_test_tfm_no_alloc),
+	KUNIT_CASE(aurora_test_write_order),
 	{}
 };
 

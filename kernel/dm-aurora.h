@@ -185,6 +185,8 @@ void aurora_count_terminal(struct aurora_c *ac);
 int aurora_page_pool_init(struct aurora_c *ac);
 int aurora_writer_start(struct aurora_c *ac);
 void aurora_writer_stop(struct aurora_c *ac);
+bool aurora_write_tree_add(struct rb_root *tree, struct aurora_io *io);
+struct aurora_io *aurora_write_tree_pop(struct rb_root *batch);
 
 /* dm-aurora-key.c */
 int aurora_key_parse(const char *ref, const char **desc, char **error);

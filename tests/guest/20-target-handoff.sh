@@ -10,7 +10,7 @@
 # scheduling outcome: make bench measures the cost, this test does not.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 26
+ktap_plan 31
 dmesg_mark
 tgt_modules
 
@@ -82,6 +82,153 @@ ktap_check "fio randrw 4k-256k iodepth 16, 2 jobs, --verify=crc32c" \
 	--ioengine=libaio --iodepth=16 --verify=crc32c --verify_fatal=1 \
 	--randrepeat=0 --output=/dev/stderr
 tgt_remove "$name"
+
+# Who submits the writes that reach the lower device, seen by tracefs
+# (block_bio_queue on the loop device, writes with data): on a rotational
+# device the writer thread kaurora_write/<dev> (writes encrypted on the
+# workqueue) or fio itself (a write alone in flight, encrypted in map()),
+# never a worker; on a non-rotational one never the writer thread.  The
+# writer takes every write waiting in its tree at once and submits them in
+# sector order under a plug.  Where one batch ends is not traced, but the
+# first write of each batch opens a new plug: with merges off on the loop
+# device (nomerges=2) every write is a request of its own, so a block_plug
+# event of the writer follows the first write of every batch (and of some
+# writes within a batch, when the plug is flushed early).  Between two
+# such writes the writer's sectors must not go down, however the writes
+# were grouped into batches.  Which path a write took and how many were
+# batched are scheduling outcomes: only noted.
+trc=/sys/kernel/tracing
+[ -d "$trc/events" ] || mount -t tracefs nodev "$trc" 2>/dev/null
+trace_why=
+if [ ! -r "$trc/events/block/block_bio_queue/filter" ] ||
+   [ ! -r "$trc/events/block/block_plug/filter" ]; then
+	trace_why="no tracefs with block events on this kernel"
+elif ! mkdir "$trc/instances/aurora-$$" 2>/dev/null; then
+	trace_why="no tracefs instances on this kernel"
+else
+	on_exit "rmdir $trc/instances/aurora-$$"
+fi
+
+# trace_writes LABEL ROT: fio at depth 32 over a fresh mapping with the
+# lower device's rotational set to ROT, traced; leaves the trace in
+# $TGT_TMP/LABEL.trace and a summary line per write
+# ("<pid> <comm> <sector>", or "P <pid>" for a plug) in $TGT_TMP/LABEL.ev.
+trace_writes() {
+	local label=$1 r=$2 ti=$trc/instances/aurora-$$ name dev mm devt ok=1
+	echo "$r" > "$rot"
+	echo 2 > "/sys/block/${loop#/dev/}/queue/nomerges"
+	mm=$(stat -Lc '%t %T' "$loop")
+	devt=$(( (0x${mm% *} << 20) | 0x${mm#* } ))
+	echo counter > "$ti/trace_clock"
+	echo 4096 > "$ti/buffer_size_kb"
+	echo "dev == $devt && nr_sector > 0 && rwbs ~ \"*W*\"" \
+		> "$ti/events/block/block_bio_queue/filter"
+	echo 'comm ~ "kaurora_write*"' > "$ti/events/block/block_plug/filter"
+	name=$(uniq "aurora-$label")
+	tgt_create "$name" "0 $sz aurora aes-xts-plain64 :64:logon:$desc 0 $loop 0" || return 1
+	dev=/dev/mapper/$name
+	echo > "$ti/trace"
+	echo 1 > "$ti/events/block/block_bio_queue/enable"
+	echo 1 > "$ti/events/block/block_plug/enable"
+	echo 1 > "$ti/tracing_on"
+	fio --name=trace --filename="$dev" --rw=randwrite --bs=4k --size=8M \
+		--direct=1 --ioengine=libaio --iodepth=32 --verify=crc32c \
+		--verify_fatal=1 --do_verify=1 --randrepeat=0 --output=/dev/stderr &&
+		ok=0
+	echo 0 > "$ti/tracing_on"
+	echo 0 > "$ti/events/block/block_bio_queue/enable"
+	echo 0 > "$ti/events/block/block_plug/enable"
+	cat "$ti/trace" > "$TGT_TMP/$label.trace"
+	tgt_remove "$name"
+	echo 0 > "/sys/block/${loop#/dev/}/queue/nomerges"
+	# Every event must be there: a ring buffer that overflowed lost some.
+	if ! awk '/entries-in-buffer\/entries-written:/ {
+			split($3, n, "/"); found = 1; exit (n[1] == n[2] ? 0 : 1) }
+		END { if (!found) exit 1 }' "$TGT_TMP/$label.trace"; then
+		note "$label: the trace lost events:"
+		grep 'entries-in-buffer' "$TGT_TMP/$label.trace" | sed 's/^/# /'
+		return 1
+	fi
+	awk '/ block_bio_queue: / || / block_plug: / {
+		if (!match($0, /-[0-9]+ +\[[0-9]+\]/)) next
+		pid = substr($0, RSTART + 1, RLENGTH - 1); sub(/ .*/, "", pid)
+		if (!match($0, /\[[^]]*\]$/)) next
+		comm = substr($0, RSTART + 1, RLENGTH - 2); gsub(/ /, "_", comm)
+		if ($0 ~ / block_plug: /) { print "P", pid; next }
+		for (i = 1; i <= NF; i++) if ($i == "block_bio_queue:") break
+		print pid, comm, $(i + 3)
+	}' "$TGT_TMP/$label.trace" > "$TGT_TMP/$label.ev"
+	return $ok
+}
+
+# writes_by LABEL: "<count> <submitter>" per submitter (kworker/* as one;
+# lib.sh's uniq() is not uniq(1)).
+writes_by() {
+	awk '$1 != "P" { c = $2; sub(/\/.*/, "/*", c); print c }' \
+		"$TGT_TMP/$1.ev" | sort | command uniq -c
+}
+
+# writer_descents LABEL: the writer's sectors that are lower than the one
+# before them within a plug segment (see above); prints them, fails if any.
+writer_descents() {
+	awk '
+	function done(p) {
+		if (!start[p] && (p in last) && pend[p] < last[p]) {
+			printf "pid %s: sector %s after %s\n", p, pend[p], last[p]
+			bad++
+		}
+		last[p] = pend[p]
+		delete pend[p]
+	}
+	$1 == "P" { if ($2 in pend) start[$2] = 1; next }
+	$2 ~ /^kaurora_write\// {
+		if ($1 in pend) done($1)
+		pend[$1] = $3 + 0; start[$1] = 0; n++
+	}
+	END {
+		for (p in pend) done(p)
+		if (n == 0) print "no write from the writer thread"
+		exit bad ? 1 : 0
+	}' "$TGT_TMP/$1.ev"
+}
+
+if [ -n "$trace_why" ]; then
+	for t in "rot-trace: fio randwrite iodepth 32, traced" \
+		"rot-trace: every write reaching $loop came from kaurora_write or fio" \
+		"rot-trace: the writer's writes ascend within each batch" \
+		"nonrot-trace: fio randwrite iodepth 32, traced" \
+		"nonrot-trace: no write reaching $loop came from kaurora_write"; do
+		ktap_skip "$t" "$trace_why"
+	done
+else
+	trace_ok=0
+	trace_writes rot-trace 1 || trace_ok=1
+	ktap_result "rot-trace: fio randwrite iodepth 32, traced" $trace_ok
+	note "rot-trace: writes by submitter:" "$(writes_by rot-trace | tr -s '\n ' '  ')"
+	note "rot-trace: plug segments of the writer with 2 writes or more:" \
+		"$(awk '$1 == "P" { if (k > 1) m++; k = 0; next }
+			$2 ~ /^kaurora_write\// { k++ }
+			END { if (k > 1) m++; print m + 0 }' "$TGT_TMP/rot-trace.ev")"
+	others=$(awk '$1 != "P" && $2 != "fio" && $2 !~ /^kaurora_write\// { print $2 }' \
+		"$TGT_TMP/rot-trace.ev" | sort | command uniq -c)
+	[ -n "$others" ] && note "rot-trace: other submitters:" "$(tr -s '\n ' '  ' <<< "$others")"
+	ktap_result "rot-trace: every write reaching $loop came from kaurora_write or fio" \
+		"$([ $trace_ok = 0 ] && [ -s "$TGT_TMP/rot-trace.ev" ] && [ -z "$others" ]; echo $?)"
+	d_rc=0
+	descents=$(writer_descents rot-trace) || d_rc=1
+	[ -n "$descents" ] && note "rot-trace: $(wc -l <<< "$descents") found, the first:" \
+		"$(head -3 <<< "$descents" | tr '\n' ';')"
+	ktap_result "rot-trace: the writer's writes ascend within each batch" \
+		"$([ $trace_ok = 0 ] && [ $d_rc = 0 ]; echo $?)"
+
+	trace_ok=0
+	trace_writes nonrot-trace 0 || trace_ok=1
+	ktap_result "nonrot-trace: fio randwrite iodepth 32, traced" $trace_ok
+	note "nonrot-trace: writes by submitter:" "$(writes_by nonrot-trace | tr -s '\n ' '  ')"
+	ktap_result "nonrot-trace: no write reaching $loop came from kaurora_write" \
+		"$([ $trace_ok = 0 ] && grep -qv '^P ' "$TGT_TMP/nonrot-trace.ev" &&
+		   ! grep -q ' kaurora_write/' "$TGT_TMP/nonrot-trace.ev"; echo $?)"
+fi
 
 ktap_check "kernel log has no warnings" tgt_kernel_clean
 exit 0
