@@ -7,7 +7,6 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export DM_DISABLE_UDEV=1
 _ktap_n=0
 _ktap_failed=0
-_on_exit=()
 
 ktap_plan() { echo "1..$1"; }
 note() { echo "# $*"; }
@@ -49,13 +48,20 @@ ktap_check_fails() {
 }
 
 # on_exit CMD: run CMD (a shell string) when the script exits, last first.
-on_exit() { _on_exit+=("$1"); }
+# Safe to call from a subshell, e.g. a helper run as loop=$(tgt_loop 8): the
+# commands go to a file, not to a variable the subshell would lose (bash
+# runs no EXIT trap of its parent in a subshell, so each command runs once,
+# when the script itself exits).
+_on_exit_file=$(mktemp /tmp/aurora-on-exit.XXXXXX)
+on_exit() { printf '%s\0' "$1" >> "$_on_exit_file"; }
 
 _run_on_exit() {
-	local i
-	for ((i = ${#_on_exit[@]} - 1; i >= 0; i--)); do
-		eval "${_on_exit[$i]}" >&2 2>&1 || true
+	local i cmds=()
+	mapfile -d '' -t cmds < "$_on_exit_file"
+	for ((i = ${#cmds[@]} - 1; i >= 0; i--)); do
+		eval "${cmds[$i]}" >&2 2>&1 || true
 	done
+	rm -f "$_on_exit_file"
 }
 trap _run_on_exit EXIT
 
