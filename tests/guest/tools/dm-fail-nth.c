@@ -29,7 +29,12 @@
 #include <unistd.h>
 #include <linux/dm-ioctl.h>
 
-#define BUF_SIZE 16384
+/*
+ * At most a page: the kernel copies the request with kvmalloc(), which for
+ * more than a page falls back to vmalloc() when kmalloc() fails, and
+ * vmalloc() warns, with a stack trace, when its own allocations fail.
+ */
+#define BUF_SIZE 4096
 
 static union {
 	struct dm_ioctl io;
@@ -112,7 +117,7 @@ int main(int argc, char **argv)
 		msg.sector = strtoull(argv[4], NULL, 10);
 		memcpy(req.bytes + off, &msg, sizeof(msg));
 		put_str(off + sizeof(msg), argv[5]);
-		/* The whole buffer: room for what the target answers. */
+		/* The whole page: room for what the target answers. */
 		off = sizeof(req);
 		cmd = DM_TARGET_MSG;
 	} else {
