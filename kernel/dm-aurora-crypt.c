@@ -2,13 +2,16 @@
 /*
  * dm-aurora: data path.
  *
- * Reads are remapped in map() and decrypted in place on a workqueue once
- * the lower device completes them: a completion may run in any context,
- * atomic ones included, so it only queues work.  A small read that is the
- * only read of the target in flight is decrypted on the CPU that completed
- * it (local_wq: no wakeup of another CPU, which is what a task that waits
- * for each read wants); the others on the unbound workqueue, so that the
- * reads of a deep queue are decrypted on every CPU.
+ * Reads are remapped in map() and decrypted in place once the lower device
+ * completes them.  A small read that is the only read of the target in
+ * flight is decrypted right in its completion, which may be atomic (a
+ * softirq, an RCU read section), so without sleeping: no
+ * CRYPTO_TFM_REQ_MAY_SLEEP, no waiting for an asynchronous cipher
+ * (aurora_read_inline()).  From a hard interrupt or with no_read_inline it
+ * is decrypted on the CPU that completed it (local_wq: no wakeup of another
+ * CPU, which is what a task that waits for each read wants).  The other
+ * reads go to the unbound workqueue, so that the reads of a deep queue are
+ * decrypted on every CPU.
  *
  * Writes get a bounce bio in map(), whose pages come from a mempool, and
  * are encrypted into it; the original bio completes from the bounce bio's
@@ -62,6 +65,37 @@ static __le64 *aurora_part_iv(struct aurora_part *p)
 }
 
 /*
+ * Point the request of @p at the data unit at @iter_in of @in (the output
+ * at @iter_out of @out) with the IV of @sector.  The scatterlists and the
+ * IV are in @p, so that they outlive an asynchronous request.  Returns
+ * false for a data unit that spans segments.
+ */
+static bool aurora_unit_setup(struct aurora_part *p, struct bio *in,
+			      struct bvec_iter iter_in, struct bio *out,
+			      struct bvec_iter iter_out, u64 sector)
+{
+	struct aurora_c *ac = p->io->ac;
+	struct bio_vec bv_in = bio_iter_iovec(in, iter_in);
+	struct bio_vec bv_out = bio_iter_iovec(out, iter_out);
+	unsigned int ss = ac->sector_size;
+	__le64 *iv = aurora_part_iv(p);
+
+	/* A data unit must not span segments (as in dm-crypt). */
+	if (unlikely(bv_in.bv_len < ss || bv_out.bv_len < ss))
+		return false;
+	sg_init_table(&p->sg_in, 1);
+	sg_init_table(&p->sg_out, 1);
+	sg_set_page(&p->sg_in, bv_in.bv_page, ss, bv_in.bv_offset);
+	sg_set_page(&p->sg_out, bv_out.bv_page, ss, bv_out.bv_offset);
+	iv[0] = cpu_to_le64(aurora_iv_plain64(sector,
+					      test_bit(AURORA_IV_LARGE, &ac->flags),
+					      ac->sector_shift));
+	iv[1] = 0;
+	skcipher_request_set_crypt(&p->req, &p->sg_in, &p->sg_out, ss, iv);
+	return true;
+}
+
+/*
  * Encrypt (@enc) or decrypt the data units of chunk @k of @io with the
  * request of @p.  Task context only (map() or a worker): may sleep waiting
  * for an asynchronous cipher.  The SRCU read section that protects the
@@ -78,13 +112,10 @@ static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 	struct bvec_iter iter_in = io->iter, iter_out = io->iter_out;
 	unsigned int ss = ac->sector_size;
 	unsigned int skip = k * io->chunk_bytes;
-	bool large = test_bit(AURORA_IV_LARGE, &ac->flags);
 	bool enc = io->clone;
 	u64 sector = io->sector + ac->iv_offset + (skip >> SECTOR_SHIFT);
-	struct scatterlist sg_in, sg_out;
 	struct crypto_skcipher *tfm;
 	blk_status_t sts = BLK_STS_OK;
-	__le64 *iv = aurora_part_iv(p);
 	DECLARE_CRYPTO_WAIT(wait);
 	int idx, r;
 
@@ -107,25 +138,13 @@ static blk_status_t aurora_convert_chunk(struct aurora_part *p, unsigned int k)
 	skcipher_request_set_tfm(req, tfm);
 	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
 				      crypto_req_done, &wait);
-	sg_init_table(&sg_in, 1);
-	sg_init_table(&sg_out, 1);
 
 	while (iter_in.bi_size) {
-		struct bio_vec bv_in = bio_iter_iovec(in, iter_in);
-		struct bio_vec bv_out = bio_iter_iovec(out, iter_out);
-
-		/* A data unit must not span segments (as in dm-crypt). */
-		if (unlikely(bv_in.bv_len < ss || bv_out.bv_len < ss)) {
+		if (unlikely(!aurora_unit_setup(p, in, iter_in, out, iter_out,
+						sector))) {
 			sts = BLK_STS_IOERR;
 			break;
 		}
-		sg_set_page(&sg_in, bv_in.bv_page, ss, bv_in.bv_offset);
-		sg_set_page(&sg_out, bv_out.bv_page, ss, bv_out.bv_offset);
-
-		iv[0] = cpu_to_le64(aurora_iv_plain64(sector, large,
-						      ac->sector_shift));
-		iv[1] = 0;
-		skcipher_request_set_crypt(req, &sg_in, &sg_out, ss, iv);
 		r = enc ? crypto_skcipher_encrypt(req) :
 			  crypto_skcipher_decrypt(req);
 		r = crypto_wait_req(r, &wait);
@@ -272,6 +291,113 @@ static void aurora_read_done(struct aurora_io *io, blk_status_t sts)
 	bio_endio(bio);
 }
 
+/* Step @io, a read, past the data unit it starts with. */
+static void aurora_read_step(struct aurora_io *io)
+{
+	unsigned int ss = io->ac->sector_size;
+
+	bio_advance_iter_single(io->bio, &io->iter, ss);
+	io->iter_out = io->iter;
+	io->sector += ss >> SECTOR_SHIFT;
+}
+
+/*
+ * A read whose inline decryption stopped at a data unit (the cipher took it
+ * asynchronously, or refused it): end the inline SRCU read section and
+ * convert the rest here, on a worker, which may wait for the cipher.
+ */
+static void aurora_read_resume(struct work_struct *work)
+{
+	struct aurora_io *io = container_of(work, struct aurora_io, work);
+	struct aurora_c *ac = io->ac;
+
+	srcu_up_read(&ac->srcu, io->srcu_idx);
+	memzero_explicit(aurora_part(io, 0)->req.__ctx, ac->reqsize);
+	if (unlikely(io->status)) {
+		aurora_parts_put(io);
+		return;
+	}
+	aurora_crypt(io);
+}
+
+/*
+ * The cipher finished a data unit it took asynchronously during inline
+ * decryption.  Any context: record, step past the unit, continue on a
+ * worker.
+ */
+static void aurora_read_async_done(aurora_crypto_cb_arg_t *arg, int err)
+{
+	struct aurora_part *p = aurora_crypto_cb_data(arg);
+	struct aurora_io *io = p->io;
+
+	/* Leaving the backlog: not with the flags aurora_read_inline() uses. */
+	if (err == -EINPROGRESS)
+		return;
+	if (unlikely(err))
+		io->status = BLK_STS_IOERR;
+	else
+		aurora_read_step(io);
+	INIT_WORK(&io->work, aurora_read_resume);
+	queue_work(io->ac->wq, &io->work);
+}
+
+/*
+ * Decrypt a small read in the context that completed it: a task or a
+ * softirq, perhaps inside an RCU read section or with preemption off, so
+ * nothing here sleeps: no CRYPTO_TFM_REQ_MAY_SLEEP, no waiting for an
+ * asynchronous cipher, no cond_resched(), as dm-crypt's no_read_workqueue.
+ * A data unit the cipher takes asynchronously continues from its callback,
+ * one it refuses (its queue is full) on a worker.  The cipher is protected
+ * by an SRCU read section that the worker may end: srcu_down_read().
+ */
+static void aurora_read_inline(struct aurora_io *io)
+{
+	struct aurora_c *ac = io->ac;
+	struct aurora_part *p = aurora_part(io, 0);
+	struct skcipher_request *req = &p->req;
+	struct crypto_skcipher *tfm;
+	int r;
+
+	aurora_chunks_init(io, AURORA_CHUNK_BYTES, 1);
+	p->io = io;
+	io->srcu_idx = srcu_down_read(&ac->srcu);
+	/* Held, though lockdep does not track srcu_down_read(). */
+	tfm = srcu_dereference_check(ac->tfm, &ac->srcu, true);
+	if (unlikely(!tfm || aurora_out_of_service(ac))) {
+		if (aurora_out_of_service(ac))
+			io->terminal = true;
+		io->status = BLK_STS_IOERR;
+		goto done;
+	}
+
+	skcipher_request_set_tfm(req, tfm);
+	skcipher_request_set_callback(req, 0, aurora_read_async_done, p);
+
+	while (io->iter.bi_size) {
+		if (unlikely(!aurora_unit_setup(p, io->bio, io->iter, io->bio,
+						io->iter,
+						io->sector + ac->iv_offset))) {
+			io->status = BLK_STS_IOERR;
+			break;
+		}
+		r = crypto_skcipher_decrypt(req);
+		if (r == -EINPROGRESS)
+			return;		/* aurora_read_async_done() goes on */
+		if (unlikely(r)) {
+			/* Queue full or failed: the worker retries, waiting. */
+			INIT_WORK(&io->work, aurora_read_resume);
+			queue_work(ac->wq, &io->work);
+			return;
+		}
+		aurora_read_step(io);
+	}
+
+done:
+	srcu_up_read(&ac->srcu, io->srcu_idx);
+	memzero_explicit(req->__ctx, ac->reqsize);
+	aurora_parts_put(io);
+}
+
 static void aurora_read_end_io(struct bio *bio)
 {
 	struct aurora_io *io = bio->bi_private;
@@ -281,15 +407,27 @@ static void aurora_read_end_io(struct bio *bio)
 		aurora_read_done(io, bio->bi_status);
 		return;
 	}
-	/*
-	 * Any context, atomic ones included (preemptible() cannot tell an RCU
-	 * read section apart with PREEMPT_RCU): only queue work from here.
-	 */
 	if (aurora_crypt_large(io))
 		return;
+	/* The reads of a deep queue: on every CPU. */
+	if (atomic_read(&ac->reads_in_flight) > 1) {
+		INIT_WORK(&io->work, aurora_crypt_work);
+		queue_work(ac->wq, &io->work);
+		return;
+	}
+	/*
+	 * The only read in flight: right here, unless this is a hard
+	 * interrupt (the cipher's skcipher walk refuses those) or runs with
+	 * interrupts off (as dm-crypt tests), or no_read_inline is set; then
+	 * on this CPU's worker.
+	 */
+	if (!in_hardirq() && !irqs_disabled() &&
+	    !test_bit(AURORA_NO_READ_INLINE, &ac->flags)) {
+		aurora_read_inline(io);
+		return;
+	}
 	INIT_WORK(&io->work, aurora_crypt_work);
-	queue_work(atomic_read(&ac->reads_in_flight) > 1 ? ac->wq : ac->local_wq,
-		   &io->work);
+	queue_work(ac->local_wq, &io->work);
 }
 
 /* ---- writes ---- */

@@ -190,8 +190,9 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	/*
-	 * The crypto that is not done in map() nor on local_wq: the reads
-	 * and writes of a deep queue, the parts of large bios.
+	 * The crypto that is not done in map(), in a read's completion nor
+	 * on local_wq: the reads and writes of a deep queue, the parts of
+	 * large bios, reads whose inline decryption the cipher deferred.
 	 * Unbound, at most one worker per online CPU, so that the bios of
 	 * one submitter are converted on every CPU, wherever the scheduler
 	 * finds room, as dm-crypt's kcryptd.  (Unbound workers are outside
@@ -209,8 +210,9 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	/*
-	 * A small read alone in flight, decrypted on the CPU that completed
-	 * it: bound, and the work is all crypto, so it stays out of
+	 * A small read alone in flight that its completion may not decrypt
+	 * (a hard interrupt, or no_read_inline), decrypted on the CPU that
+	 * completed it: bound, and the work is all crypto, so it stays out of
 	 * concurrency management.  On the writeback path's reads too.
 	 */
 	ac->local_wq = alloc_workqueue("kaurorad_local/%s",

@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/rbtree.h>
+#include <linux/scatterlist.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -70,7 +71,7 @@ enum aurora_flag {
 	AURORA_SUSPENDED,	/* between postsuspend and resume */
 	AURORA_IV_LARGE,	/* iv_large_sectors */
 	AURORA_ALLOW_DISCARDS,	/* allow_discards */
-	AURORA_NO_READ_INLINE,	/* no_read_inline (accepted, no effect) */
+	AURORA_NO_READ_INLINE,	/* no_read_inline */
 	AURORA_WRITE_WQ,	/* write_workqueue */
 };
 
@@ -109,10 +110,13 @@ struct aurora_c {
 	struct delayed_work watch;	/* key state polling, terminal wipe */
 	struct workqueue_struct *wq;	/* all encryption and decryption but
 					 * that of writes done in map() and of
-					 * reads on local_wq
+					 * reads done in their completion or
+					 * on local_wq
 					 */
-	struct workqueue_struct *local_wq; /* a small read alone in flight,
-					    * on the CPU that completed it
+	struct workqueue_struct *local_wq; /* a small read alone in flight
+					    * that its completion may not
+					    * decrypt, on the CPU that
+					    * completed it
 					    */
 	atomic_t reads_in_flight;	/* from map() to completion */
 	unsigned int nr_parts;		/* participants per bio, >= 1 */
@@ -138,6 +142,8 @@ struct aurora_c {
 struct aurora_part {
 	struct aurora_io *io;
 	struct work_struct work;	/* parts of a large bio only */
+	struct scatterlist sg_in;	/* the data unit being converted */
+	struct scatterlist sg_out;
 	/*
 	 * must be last: crypto_skcipher_reqsize() bytes of context follow,
 	 * then the 16-byte IV aligned to the cipher's alignmask
@@ -169,6 +175,9 @@ struct aurora_io {
 	atomic_t next_chunk;		/* next chunk to claim */
 	atomic_t parts;			/* participants still working */
 	blk_status_t status;		/* first error of any chunk */
+	int srcu_idx;			/* read decrypted inline: its
+					 * srcu_down_read() section
+					 */
 	bool terminal;			/* a chunk found the target out of
 					 * service (inaccessible or terminal)
 					 */
