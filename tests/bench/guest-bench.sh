@@ -1,5 +1,6 @@
 #!/bin/bash
-# Guest side of 'make bench': fio on a brd ramdisk through the raw device,
+# Guest side of 'make bench': fio on a brd ramdisk (or null_blk:
+# bench.lower, tests/bench/lib.inc) through the raw device,
 # dm-crypt (default flags, and no_read_workqueue+no_write_workqueue) and
 # dm-aurora, with 512- and 4096-byte crypto sectors; the same key, the same
 # data and the same jobs, interleaved (every configuration once per round,
