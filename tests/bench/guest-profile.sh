@@ -66,6 +66,9 @@ for job in "${jobs[@]}"; do
 				"$job" "$cfg" "$round" "${iops:-0}" "$RUNTIME" "$FREQ" "$(nproc)"
 			perf report -i /tmp/perf.data -n --stdio -q --sort dso,sym 2>/dev/null |
 				sed -n "s/^ *\([0-9.]*%\)/PERF $cfg $job \1/p"
+			# Which tasks the samples fell in, and their top symbols.
+			perf report -i /tmp/perf.data -n --stdio -q --sort comm,sym 2>/dev/null |
+				head -n 40 | sed -n "s/^ *\([0-9.]*%\)/PERFCOMM $cfg $job \1/p"
 			log "$job $cfg: ${iops:-0} IOPS"
 			rm -f /tmp/perf.data
 		done
