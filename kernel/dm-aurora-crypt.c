@@ -15,14 +15,18 @@
  *
  * Writes get a bounce bio in map(), whose pages come from a mempool, and
  * are encrypted into it; the original bio completes from the bounce bio's
- * end_io.  A write is encrypted right in map(), by its submitter, when it is
- * the only write of the target in flight (a task that waits for each write
- * gets no workqueue hop) and write_workqueue is not set; otherwise on the
- * workqueue, so that the writes of a deep queue are encrypted on every CPU.
- * Writes encrypted on the workqueue finish in any order: on a rotational
- * lower device they go through one writer thread that submits them sorted
- * by sector, as dm-crypt's.  A bio larger than AURORA_CHUNK_BYTES is
- * converted in chunks by several workers at once (aurora_crypt_large()).
+ * end_io.  A write is encrypted right in map(), by its submitter, when it
+ * and the write mapped before it were each the only write of the target in
+ * flight (a task that waits for each write gets no workqueue hop) and
+ * write_workqueue is not set; otherwise on the workqueue, so that the
+ * writes of a deep queue are encrypted on every CPU.  (One lone write is
+ * not enough: a deep queue whose writes all completed before the submitter
+ * reaped them looks alone for one write, and the submitter would encrypt
+ * it instead of submitting the rest.)  Writes encrypted on the workqueue
+ * finish in any order and go through one writer thread that submits them
+ * in batches, sorted by sector, under a plug, as dm-crypt's.  A bio larger
+ * than AURORA_CHUNK_BYTES is converted in chunks by several workers at once
+ * (aurora_crypt_large()).
  *
  * Workers never allocate and never wait for one another: everything a
  * write needs is allocated in map(), so a worker always finishes and the
@@ -618,9 +622,8 @@ static int aurora_writer(void *data)
 
 /*
  * Submit the bounce bio of @io: through the writer thread, in sector
- * order, when it was encrypted on the workqueue and the lower device is
- * rotational; directly otherwise (a write encrypted in map() is the only
- * one in flight).  Task context.
+ * order, when it was encrypted on the workqueue; directly when it was
+ * encrypted in map() (it is the only write in flight).  Task context.
  */
 static void aurora_submit_write(struct aurora_io *io)
 {
@@ -628,7 +631,7 @@ static void aurora_submit_write(struct aurora_io *io)
 	unsigned long flags;
 	bool first;
 
-	if (!io->queued || bdev_nonrot(ac->dev->bdev)) {
+	if (!io->queued) {
 		submit_bio_noacct(io->clone);
 		return;
 	}
@@ -665,8 +668,8 @@ static void aurora_io_done(struct aurora_io *io)
 
 /*
  * Map a write: allocate its bounce bio here, in the submitter's context,
- * then encrypt it right away when it is the only write of the target in
- * flight, or on the workqueue.
+ * then encrypt it right away when it and the write before it are each the
+ * only write of the target in flight, or on the workqueue.
  */
 static void aurora_map_write(struct aurora_io *io)
 {
@@ -676,6 +679,9 @@ static void aurora_map_write(struct aurora_io *io)
 	bool alone;
 
 	alone = atomic_inc_return(&ac->writes_in_flight) == 1;
+	/* Inline only for a second lone write in a row. */
+	if (atomic_xchg(&ac->write_was_alone, alone) != 1)
+		alone = false;
 	clone = aurora_alloc_clone(io, bio->bi_iter.bi_size);
 	clone->bi_iter.bi_sector = ac->start + io->sector;
 	clone->bi_ioprio = bio->bi_ioprio;

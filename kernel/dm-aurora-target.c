@@ -224,7 +224,7 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto destroy_wq;
 	}
 
-	/* Submits the writes converted on wq, sorted, for rotational disks. */
+	/* Submits the writes converted on wq, in batches sorted by sector. */
 	r = aurora_writer_start(ac);
 	if (r) {
 		ti->error = "Cannot start the writer thread";

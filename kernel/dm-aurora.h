@@ -125,6 +125,7 @@ struct aurora_c {
 	mempool_t page_pool;		/* write bounce pages */
 	struct mutex bio_alloc_lock;	/* serializes blocking page allocation */
 	atomic_t writes_in_flight;	/* from map() to the bounce bio's end */
+	atomic_t write_was_alone;	/* the last write mapped was alone */
 
 	/* Writes encrypted on wq, sorted by sector for the writer thread. */
 	struct task_struct *writer;

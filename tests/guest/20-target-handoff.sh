@@ -2,15 +2,15 @@
 # The write paths, each checked for correctness only: a write alone in
 # flight is encrypted in map() by its submitter (dd at queue depth 1), the
 # writes of a deep queue on the workqueue (fio at depth 32), every write on
-# the workqueue with write_workqueue; a lower device that is rotational
-# gets the writes encrypted on the workqueue through the writer thread,
-# sorted by sector, a non-rotational one directly.  Data is checked with
+# the workqueue with write_workqueue; the writes encrypted on the workqueue
+# reach the lower device through the writer thread, sorted by sector,
+# whether it is rotational or not.  Data is checked with
 # fio's verification, read back, and read through dm-crypt over the same
 # device with the same key.  Which path a bio took and how often is a
 # scheduling outcome: make bench measures the cost, this test does not.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 31
+ktap_plan 32
 dmesg_mark
 tgt_modules
 
@@ -84,10 +84,10 @@ ktap_check "fio randrw 4k-256k iodepth 16, 2 jobs, --verify=crc32c" \
 tgt_remove "$name"
 
 # Who submits the writes that reach the lower device, seen by tracefs
-# (block_bio_queue on the loop device, writes with data): on a rotational
-# device the writer thread kaurora_write/<dev> (writes encrypted on the
-# workqueue) or fio itself (a write alone in flight, encrypted in map()),
-# never a worker; on a non-rotational one never the writer thread.  The
+# (block_bio_queue on the loop device, writes with data): the writer thread
+# kaurora_write/<dev> (writes encrypted on the workqueue) or fio itself (a
+# write alone in flight, encrypted in map()), never a worker, on a
+# rotational device and on a non-rotational one alike.  The
 # writer takes every write waiting in its tree at once and submits them in
 # sector order under a plug.  Where one batch ends is not traced, but the
 # first write of each batch opens a new plug: with merges off on the loop
@@ -192,43 +192,40 @@ writer_descents() {
 	}' "$TGT_TMP/$1.ev"
 }
 
-if [ -n "$trace_why" ]; then
-	for t in "rot-trace: fio randwrite iodepth 32, traced" \
-		"rot-trace: every write reaching $loop came from kaurora_write or fio" \
-		"rot-trace: the writer's writes ascend within each batch" \
-		"nonrot-trace: fio randwrite iodepth 32, traced" \
-		"nonrot-trace: no write reaching $loop came from kaurora_write"; do
-		ktap_skip "$t" "$trace_why"
-	done
-else
-	trace_ok=0
-	trace_writes rot-trace 1 || trace_ok=1
-	ktap_result "rot-trace: fio randwrite iodepth 32, traced" $trace_ok
-	note "rot-trace: writes by submitter:" "$(writes_by rot-trace | tr -s '\n ' '  ')"
-	note "rot-trace: plug segments of the writer with 2 writes or more:" \
+# check_trace LABEL ROT: fio at depth 32 traced over the lower device with
+# rotational ROT; every write that reached it came from the writer thread
+# or from fio, and the writer's ascend within each batch.
+check_trace() {
+	local label=$1 trace_ok=0 d_rc=0 others descents
+	if [ -n "$trace_why" ]; then
+		for t in "fio randwrite iodepth 32, traced" \
+			"every write reaching $loop came from kaurora_write or fio" \
+			"the writer's writes ascend within each batch"; do
+			ktap_skip "$label: $t" "$trace_why"
+		done
+		return
+	fi
+	trace_writes "$label" "$2" || trace_ok=1
+	ktap_result "$label: fio randwrite iodepth 32, traced" $trace_ok
+	note "$label: writes by submitter:" "$(writes_by "$label" | tr -s '\n ' '  ')"
+	note "$label: plug segments of the writer with 2 writes or more:" \
 		"$(awk '$1 == "P" { if (k > 1) m++; k = 0; next }
 			$2 ~ /^kaurora_write\// { k++ }
-			END { if (k > 1) m++; print m + 0 }' "$TGT_TMP/rot-trace.ev")"
+			END { if (k > 1) m++; print m + 0 }' "$TGT_TMP/$label.ev")"
 	others=$(awk '$1 != "P" && $2 != "fio" && $2 !~ /^kaurora_write\// { print $2 }' \
-		"$TGT_TMP/rot-trace.ev" | sort | command uniq -c)
-	[ -n "$others" ] && note "rot-trace: other submitters:" "$(tr -s '\n ' '  ' <<< "$others")"
-	ktap_result "rot-trace: every write reaching $loop came from kaurora_write or fio" \
-		"$([ $trace_ok = 0 ] && [ -s "$TGT_TMP/rot-trace.ev" ] && [ -z "$others" ]; echo $?)"
-	d_rc=0
-	descents=$(writer_descents rot-trace) || d_rc=1
-	[ -n "$descents" ] && note "rot-trace: $(wc -l <<< "$descents") found, the first:" \
+		"$TGT_TMP/$label.ev" | sort | command uniq -c)
+	[ -n "$others" ] && note "$label: other submitters:" "$(tr -s '\n ' '  ' <<< "$others")"
+	ktap_result "$label: every write reaching $loop came from kaurora_write or fio" \
+		"$([ $trace_ok = 0 ] && grep -qv '^P ' "$TGT_TMP/$label.ev" && [ -z "$others" ]; echo $?)"
+	descents=$(writer_descents "$label") || d_rc=1
+	[ -n "$descents" ] && note "$label: $(wc -l <<< "$descents") found, the first:" \
 		"$(head -3 <<< "$descents" | tr '\n' ';')"
-	ktap_result "rot-trace: the writer's writes ascend within each batch" \
+	ktap_result "$label: the writer's writes ascend within each batch" \
 		"$([ $trace_ok = 0 ] && [ $d_rc = 0 ]; echo $?)"
+}
 
-	trace_ok=0
-	trace_writes nonrot-trace 0 || trace_ok=1
-	ktap_result "nonrot-trace: fio randwrite iodepth 32, traced" $trace_ok
-	note "nonrot-trace: writes by submitter:" "$(writes_by nonrot-trace | tr -s '\n ' '  ')"
-	ktap_result "nonrot-trace: no write reaching $loop came from kaurora_write" \
-		"$([ $trace_ok = 0 ] && grep -qv '^P ' "$TGT_TMP/nonrot-trace.ev" &&
-		   ! grep -q ' kaurora_write/' "$TGT_TMP/nonrot-trace.ev"; echo $?)"
-fi
+check_trace rot-trace 1
+check_trace nonrot-trace 0
 
 ktap_check "kernel log has no warnings" tgt_kernel_clean
 exit 0
