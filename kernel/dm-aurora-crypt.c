@@ -3,9 +3,9 @@
  * dm-aurora: data path.
  *
  * Reads are remapped in map() and decrypted in place once the lower device
- * completes them.  A small read that is the only read of the target in
- * flight is decrypted right in its completion, which may be atomic (a
- * softirq, an RCU read section), so without sleeping: no
+ * completes them.  A small read found alone in flight (aurora_alone()) is
+ * decrypted right in its completion, which may be atomic (a softirq, an
+ * RCU read section), so without sleeping: no
  * CRYPTO_TFM_REQ_MAY_SLEEP, no waiting for an asynchronous cipher
  * (aurora_read_inline()).  From a hard interrupt or with no_read_inline it
  * is decrypted on the CPU that completed it (local_wq: no wakeup of another
@@ -16,16 +16,13 @@
  * Writes get a bounce bio in map(), whose pages come from a mempool, and
  * are encrypted into it; the original bio completes from the bounce bio's
  * end_io.  A write is encrypted right in map(), by its submitter, when it
- * and the write mapped before it were each the only write of the target in
- * flight (a task that waits for each write gets no workqueue hop) and
- * write_workqueue is not set; otherwise on the workqueue, so that the
- * writes of a deep queue are encrypted on every CPU.  (One lone write is
- * not enough: a deep queue whose writes all completed before the submitter
- * reaped them looks alone for one write, and the submitter would encrypt
- * it instead of submitting the rest.)  Writes encrypted on the workqueue
- * finish in any order and go through one writer thread that submits them
- * in batches, sorted by sector, under a plug, as dm-crypt's.  A bio larger
- * than AURORA_CHUNK_BYTES is converted in chunks by several workers at once
+ * is found alone in flight (aurora_alone(): a task that waits for each
+ * write gets no workqueue hop) and write_workqueue is not set; otherwise on
+ * the workqueue, so that the writes of a deep queue are encrypted on every
+ * CPU.  Writes encrypted on the workqueue finish in any order and go
+ * through one writer thread that submits them in batches, sorted by
+ * sector, under a plug, as dm-crypt's.  A bio larger than
+ * AURORA_CHUNK_BYTES is converted in chunks by several workers at once
  * (aurora_crypt_large()).
  *
  * Workers never allocate and never wait for one another: everything a
@@ -44,6 +41,7 @@
 
 #include <linux/blkdev.h>
 #include <linux/kthread.h>
+#include <linux/log2.h>
 #include <linux/rbtree.h>
 #include <linux/scatterlist.h>
 
@@ -280,6 +278,32 @@ static void aurora_queue_crypt(struct aurora_io *io)
 	queue_work(io->ac->wq, &io->work);
 }
 
+/*
+ * Whether an I/O of the target found alone in flight (@in_flight is 1) is
+ * converted where it is (true), or on the workqueue.  @lone counts the I/O
+ * in a row found alone.  The first of them is queued: after a deep queue
+ * that drained, one lone I/O is no evidence that the submitter waits for
+ * each.  So are the probes, the 2nd, 4th, 8th, ... and then every
+ * AURORA_PROBE_MAX-th: a submitter that waits for each I/O pays for a
+ * workqueue hop ever more rarely, one that had more to give submits while
+ * the probe is in flight, and the next I/O is not alone.
+ */
+bool aurora_alone(int in_flight, atomic_t *lone)
+{
+	unsigned int n;
+
+	BUILD_BUG_ON(!is_power_of_2(AURORA_PROBE_MAX));
+	if (in_flight != 1) {
+		if (atomic_read(lone))
+			atomic_set(lone, 0);
+		return false;
+	}
+	n = atomic_inc_return(lone);
+	if (n <= AURORA_PROBE_MAX)
+		return !is_power_of_2(n);
+	return n % AURORA_PROBE_MAX;
+}
+
 /* ---- reads ---- */
 
 static void aurora_read_done(struct aurora_io *io, blk_status_t sts)
@@ -413,8 +437,9 @@ static void aurora_read_end_io(struct bio *bio)
 	}
 	if (aurora_crypt_large(io))
 		return;
-	/* The reads of a deep queue: on every CPU. */
-	if (atomic_read(&ac->reads_in_flight) > 1) {
+	/* The reads of a deep queue, and the probes: on every CPU. */
+	if (!aurora_alone(atomic_read(&ac->reads_in_flight),
+			  &ac->lone_reads)) {
 		INIT_WORK(&io->work, aurora_crypt_work);
 		queue_work(ac->wq, &io->work);
 		return;
@@ -668,8 +693,8 @@ static void aurora_io_done(struct aurora_io *io)
 
 /*
  * Map a write: allocate its bounce bio here, in the submitter's context,
- * then encrypt it right away when it and the write before it are each the
- * only write of the target in flight, or on the workqueue.
+ * then encrypt it right away when it is found alone in flight, or on the
+ * workqueue.
  */
 static void aurora_map_write(struct aurora_io *io)
 {
@@ -678,10 +703,8 @@ static void aurora_map_write(struct aurora_io *io)
 	struct bio *clone;
 	bool alone;
 
-	alone = atomic_inc_return(&ac->writes_in_flight) == 1;
-	/* Inline only for a second lone write in a row. */
-	if (atomic_xchg(&ac->write_was_alone, alone) != 1)
-		alone = false;
+	alone = aurora_alone(atomic_inc_return(&ac->writes_in_flight),
+			     &ac->lone_writes);
 	clone = aurora_alloc_clone(io, bio->bi_iter.bi_size);
 	clone->bi_iter.bi_sector = ac->start + io->sector;
 	clone->bi_ioprio = bio->bi_ioprio;

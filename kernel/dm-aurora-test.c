@@ -3,13 +3,14 @@
  * dm-aurora: KUnit tests of the parts that need no device: key reference
  * parsing, optional parameter parsing, the plain64 IV, reasons, the
  * state bits, the choice of cipher implementation and the sector order of
- * the writer thread.  Built into dm-aurora.ko when the kernel has KUnit
+ * the writer thread, which I/O counts as alone.  Built into dm-aurora.ko when the kernel has KUnit
  * (the debug lane); the suite runs when the module is loaded and reports
  * in the kernel log and in /sys/kernel/debug/kunit/dm-aurora/results.
  */
 
 #include <kunit/test.h>
 #include <linux/delay.h>
+#include <linux/log2.h>
 #include <linux/string.h>
 #include <crypto/aes.h>
 #include <crypto/internal/skcipher.h>
@@ -441,6 +442,46 @@ static void aurora_test_write_order(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&tree));
 }
 
+/* ---- which I/O is converted where it is ---- */
+
+/*
+ * A run of I/O alone in flight: the first, then the 2nd, 4th, 8th, ... up
+ * to the 1024th, then every 1024th go to the workqueue (the probes); an
+ * I/O with another in flight goes there too and starts a new run.
+ */
+static void aurora_test_alone(struct kunit *test)
+{
+	unsigned int i, queued = 0;
+	atomic_t lone = ATOMIC_INIT(0);
+
+	for (i = 1; i <= 4 * AURORA_PROBE_MAX; i++) {
+		bool probe = i <= AURORA_PROBE_MAX ? is_power_of_2(i) :
+			     !(i % AURORA_PROBE_MAX);
+
+		KUNIT_EXPECT_EQ_MSG(test, !probe, aurora_alone(1, &lone),
+				    "lone I/O %u", i);
+		queued += probe;
+	}
+	/* 1, 2, 4, ..., 1024 (11 of them), then 2048, 3072 and 4096. */
+	KUNIT_EXPECT_EQ(test, queued, ilog2(AURORA_PROBE_MAX) + 1 + 3);
+
+	/* Another I/O in flight: queued, and the run starts again. */
+	KUNIT_EXPECT_FALSE(test, aurora_alone(2, &lone));
+	KUNIT_EXPECT_EQ(test, atomic_read(&lone), 0);
+	KUNIT_EXPECT_FALSE(test, aurora_alone(1, &lone));
+	KUNIT_EXPECT_FALSE(test, aurora_alone(1, &lone));
+	KUNIT_EXPECT_TRUE(test, aurora_alone(1, &lone));
+	KUNIT_EXPECT_FALSE(test, aurora_alone(1, &lone));
+	KUNIT_EXPECT_FALSE(test, aurora_alone(32, &lone));
+	KUNIT_EXPECT_FALSE(test, aurora_alone(1, &lone));
+
+	/* The count wraps without stopping the probes or the inline path. */
+	atomic_set(&lone, -2);		/* the next is 2^32 - 1 */
+	KUNIT_EXPECT_TRUE(test, aurora_alone(1, &lone));
+	KUNIT_EXPECT_TRUE(test, aurora_alone(1, &lone));	/* 0 */
+	KUNIT_EXPECT_FALSE(test, aurora_alone(1, &lone));	/* 1 */
+}
+
 static struct kunit_case aurora_test_cases[] = {
 	KUNIT_CASE(aurora_test_key_ok),
 	KUNIT_CASE(aurora_test_key_bad),
@@ -451,6 +492,7 @@ static struct kunit_case aurora_test_cases[] = {
 	KUNIT_CASE(aurora_test_states),
 	KUNIT_CASE(aurora_test_tfm_no_alloc),
 	KUNIT_CASE(aurora_test_write_order),
+	KUNIT_CASE(aurora_test_alone),
 	{}
 };
 

@@ -50,6 +50,16 @@
 #define AURORA_CHUNK_BYTES	(32 * 1024)
 /* At most this many workers convert the chunks of one large bio. */
 #define AURORA_MAX_PARTS	4
+/*
+ * I/O found alone in flight that is converted on the workqueue all the
+ * same, a probe: the 2nd, 4th, 8th, ... in a row, then every
+ * AURORA_PROBE_MAX-th (aurora_lone_queued()).  A lower device that
+ * completes each bio inside submit_bio() (brd, zram) never shows the target
+ * a second bio in flight, however deep its submitter's queue; a bio handed
+ * off stays in flight while its submitter goes on, so a submitter with more
+ * to give shows its depth.  A power of 2.
+ */
+#define AURORA_PROBE_MAX	1024
 /* Key state check period while idle. */
 #define AURORA_WATCH_PERIOD	HZ
 
@@ -119,13 +129,14 @@ struct aurora_c {
 					    * completed it
 					    */
 	atomic_t reads_in_flight;	/* from map() to completion */
+	atomic_t lone_reads;		/* reads in a row completed alone */
 	unsigned int nr_parts;		/* participants per bio, >= 1 */
 	unsigned int part_size;		/* bytes per struct aurora_part */
 	struct bio_set bs;		/* write bounce bios */
 	mempool_t page_pool;		/* write bounce pages */
 	struct mutex bio_alloc_lock;	/* serializes blocking page allocation */
 	atomic_t writes_in_flight;	/* from map() to the bounce bio's end */
-	atomic_t write_was_alone;	/* the last write mapped was alone */
+	atomic_t lone_writes;		/* writes in a row mapped alone */
 
 	/* Writes encrypted on wq, sorted by sector for the writer thread. */
 	struct task_struct *writer;
@@ -195,6 +206,7 @@ void aurora_count_terminal(struct aurora_c *ac);
 int aurora_page_pool_init(struct aurora_c *ac);
 int aurora_writer_start(struct aurora_c *ac);
 void aurora_writer_stop(struct aurora_c *ac);
+bool aurora_alone(int in_flight, atomic_t *lone);
 bool aurora_write_tree_add(struct rb_root *tree, struct aurora_io *io);
 struct aurora_io *aurora_write_tree_pop(struct rb_root *batch);
 

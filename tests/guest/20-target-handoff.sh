@@ -1,16 +1,18 @@
 #!/bin/bash
 # The write paths, each checked for correctness only: a write alone in
-# flight is encrypted in map() by its submitter (dd at queue depth 1), the
-# writes of a deep queue on the workqueue (fio at depth 32), every write on
-# the workqueue with write_workqueue; the writes encrypted on the workqueue
-# reach the lower device through the writer thread, sorted by sector,
-# whether it is rotational or not.  Data is checked with
-# fio's verification, read back, and read through dm-crypt over the same
-# device with the same key.  Which path a bio took and how often is a
-# scheduling outcome: make bench measures the cost, this test does not.
+# flight is encrypted in map() by its submitter (dd at queue depth 1) but
+# for the probes, the writes of a deep queue on the workqueue (fio at depth
+# 32), every write on the workqueue with write_workqueue; the writes
+# encrypted on the workqueue reach the lower device through the writer
+# thread, sorted by sector, whether it is rotational or not.  Data is
+# checked with fio's verification, read back, and read through dm-crypt
+# over the same device with the same key.  Which path a bio took in a deep
+# queue and how often is a scheduling outcome: make bench measures the
+# cost, this test does not.  At queue depth 1 it is certain, and the
+# probes are checked.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 32
+ktap_plan 34
 dmesg_mark
 tgt_modules
 
@@ -109,12 +111,28 @@ else
 	on_exit "rmdir $trc/instances/aurora-$$"
 fi
 
-# trace_writes LABEL ROT: fio at depth 32 over a fresh mapping with the
-# lower device's rotational set to ROT, traced; leaves the trace in
-# $TGT_TMP/LABEL.trace and a summary line per write
+# wl_deep DEV: fio random writes at depth 32, verified.
+wl_deep() {
+	fio --name=trace --filename="$1" --rw=randwrite --bs=4k --size=8M \
+		--direct=1 --ioengine=libaio --iodepth=32 --verify=crc32c \
+		--verify_fatal=1 --do_verify=1 --randrepeat=0 --output=/dev/stderr
+}
+
+# wl_qd1 DEV: 64 writes of 4 KiB at queue depth 1 from sector 0, read back.
+wl_qd1() {
+	tgt_rand "$TGT_TMP/probe" 256 &&
+		dd if="$TGT_TMP/probe" of="$1" bs=4k oflag=direct status=none &&
+		dd if="$1" of="$TGT_TMP/probe.back" bs=4k count=64 iflag=direct \
+			status=none &&
+		cmp "$TGT_TMP/probe" "$TGT_TMP/probe.back"
+}
+
+# trace_writes LABEL ROT WORKLOAD: the shell function WORKLOAD run on a
+# fresh mapping with the lower device's rotational set to ROT, traced;
+# leaves the trace in $TGT_TMP/LABEL.trace and a summary line per write
 # ("<pid> <comm> <sector>", or "P <pid>" for a plug) in $TGT_TMP/LABEL.ev.
 trace_writes() {
-	local label=$1 r=$2 ti=$trc/instances/aurora-$$ name dev mm devt ok=1
+	local label=$1 r=$2 wl=$3 ti=$trc/instances/aurora-$$ name dev mm devt ok=1
 	echo "$r" > "$rot"
 	echo 2 > "/sys/block/${loop#/dev/}/queue/nomerges"
 	mm=$(stat -Lc '%t %T' "$loop")
@@ -131,10 +149,7 @@ trace_writes() {
 	echo 1 > "$ti/events/block/block_bio_queue/enable"
 	echo 1 > "$ti/events/block/block_plug/enable"
 	echo 1 > "$ti/tracing_on"
-	fio --name=trace --filename="$dev" --rw=randwrite --bs=4k --size=8M \
-		--direct=1 --ioengine=libaio --iodepth=32 --verify=crc32c \
-		--verify_fatal=1 --do_verify=1 --randrepeat=0 --output=/dev/stderr &&
-		ok=0
+	"$wl" "$dev" && ok=0
 	echo 0 > "$ti/tracing_on"
 	echo 0 > "$ti/events/block/block_bio_queue/enable"
 	echo 0 > "$ti/events/block/block_plug/enable"
@@ -205,7 +220,7 @@ check_trace() {
 		done
 		return
 	fi
-	trace_writes "$label" "$2" || trace_ok=1
+	trace_writes "$label" "$2" wl_deep || trace_ok=1
 	ktap_result "$label: fio randwrite iodepth 32, traced" $trace_ok
 	note "$label: writes by submitter:" "$(writes_by "$label" | tr -s '\n ' '  ')"
 	note "$label: plug segments of the writer with 2 writes or more:" \
@@ -226,6 +241,27 @@ check_trace() {
 
 check_trace rot-trace 1
 check_trace nonrot-trace 0
+
+# The probe: writes 1, 2, 4, 8, ... of a run of writes alone in flight go
+# to the workqueue (and so through the writer thread) all the same, so
+# that a submitter whose device completes each write before the next
+# comes can show its depth.  dd waits for each write: which writes are
+# alone is certain, and without the probe only the first would reach the
+# writer thread.
+if [ -n "$trace_why" ]; then
+	ktap_skip "probe: 64 writes at queue depth 1, traced, read back" "$trace_why"
+	ktap_skip "probe: the writer thread submitted a write past the first two" "$trace_why"
+else
+	probe_ok=0
+	trace_writes probe 0 wl_qd1 || probe_ok=1
+	ktap_result "probe: 64 writes at queue depth 1, traced, read back" $probe_ok
+	note "probe: writes by submitter:" "$(writes_by probe | tr -s '\n ' '  ')"
+	note "probe: sectors written by the writer thread:" \
+		"$(awk '$2 ~ /^kaurora_write\// { printf "%s ", $3 }' "$TGT_TMP/probe.ev")"
+	ktap_result "probe: the writer thread submitted a write past the first two" \
+		"$([ $probe_ok = 0 ] && awk '$1 != "P" && $2 ~ /^kaurora_write\// && $3 >= 16 { f = 1 }
+			END { exit !f }' "$TGT_TMP/probe.ev"; echo $?)"
+fi
 
 ktap_check "kernel log has no warnings" tgt_kernel_clean
 exit 0
