@@ -646,9 +646,13 @@ static int aurora_writer(void *data)
 }
 
 /*
- * Submit the bounce bio of @io: through the writer thread, in sector
- * order, when it was encrypted on the workqueue; directly when it was
- * encrypted in map() (it is the only write in flight).  Task context.
+ * Submit the bounce bio of @io: directly when it was alone in flight when
+ * mapped (encrypted in map(), or a probe encrypted on the workqueue: no
+ * write mapped before it is left to order it against); through the writer
+ * thread, in sector order, when it was encrypted on the workqueue behind
+ * other writes.  Through the writer thread, a probe took one more wakeup
+ * and its submitter changed CPU after almost every probe, which slowed the
+ * writes after it (Documentation/performance.md).  Task context.
  */
 static void aurora_submit_write(struct aurora_io *io)
 {
@@ -656,7 +660,7 @@ static void aurora_submit_write(struct aurora_io *io)
 	unsigned long flags;
 	bool first;
 
-	if (!io->queued) {
+	if (!io->queued || io->lone) {
 		submit_bio_noacct(io->clone);
 		return;
 	}
@@ -701,10 +705,12 @@ static void aurora_map_write(struct aurora_io *io)
 	struct aurora_c *ac = io->ac;
 	struct bio *bio = io->bio;
 	struct bio *clone;
+	int in_flight;
 	bool alone;
 
-	alone = aurora_alone(atomic_inc_return(&ac->writes_in_flight),
-			     &ac->lone_writes);
+	in_flight = atomic_inc_return(&ac->writes_in_flight);
+	alone = aurora_alone(in_flight, &ac->lone_writes);
+	io->lone = in_flight == 1;
 	clone = aurora_alloc_clone(io, bio->bi_iter.bi_size);
 	clone->bi_iter.bi_sector = ac->start + io->sector;
 	clone->bi_ioprio = bio->bi_ioprio;

@@ -182,6 +182,7 @@ struct aurora_io {
 	struct work_struct work;	/* converted whole by a worker */
 	struct rb_node rb_node;		/* write: in write_tree */
 	bool queued;			/* converted on wq, not in map() */
+	bool lone;			/* write: alone in flight when mapped */
 	unsigned int chunk_bytes;	/* bytes per chunk */
 	unsigned int nr_chunks;		/* chunk_bytes each, last shorter */
 	atomic_t next_chunk;		/* next chunk to claim */
