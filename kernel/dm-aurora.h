@@ -138,7 +138,10 @@ struct aurora_c {
 	atomic_t writes_in_flight;	/* from map() to the bounce bio's end */
 	atomic_t lone_writes;		/* writes in a row mapped alone */
 
-	/* Writes encrypted on wq, sorted by sector for the writer thread. */
+	/*
+	 * Writes encrypted on wq behind other writes, sorted by sector for
+	 * the writer thread.
+	 */
 	struct task_struct *writer;
 	spinlock_t write_lock;		/* protects write_tree */
 	struct rb_root write_tree;
