@@ -143,24 +143,33 @@ static int aax_crypt(struct skcipher_request *req, bool enc)
 	struct aax_req *rc = skcipher_request_ctx(req);
 	unsigned int n = atomic_inc_return(&aax_seq);
 	bool may_backlog = req->base.flags & CRYPTO_TFM_REQ_MAY_BACKLOG;
+	bool backlog = n % 7 == 0;
 
 	if (n % 5 == 0) {
 		atomic_long_inc(&aax_sync);
 		return aax_run(req, enc);
 	}
-	rc->backlog = n % 7 == 0;
-	if (rc->backlog && !may_backlog) {
+	if (backlog && !may_backlog) {
 		atomic_long_inc(&aax_refused);
 		return -EBUSY;
 	}
 	rc->req = req;
 	rc->enc = enc;
+	rc->backlog = backlog;
 	INIT_WORK(&rc->work, aax_work);
-	atomic_long_inc(rc->backlog ? &aax_backlogged : &aax_async);
-	if (!rc->backlog && !may_backlog)
+	atomic_long_inc(backlog ? &aax_backlogged : &aax_async);
+	if (!backlog && !may_backlog)
 		atomic_long_inc(&aax_async_nobacklog);
+	/*
+	 * Once queued, the request is the caller's again as soon as its
+	 * callback has run (on another CPU, maybe before queue_work()
+	 * returns), and the caller may reuse it at once: the answer must not
+	 * be read from it.  (Reading rc->backlog here answered -EBUSY for a
+	 * request that the caller had already resubmitted, and the target
+	 * then resumed a read twice: 6.12 under TCG, 2026-12-07.)
+	 */
 	queue_work(aax_wq, &rc->work);
-	return rc->backlog ? -EBUSY : -EINPROGRESS;
+	return backlog ? -EBUSY : -EINPROGRESS;
 }
 
 static int aax_encrypt(struct skcipher_request *req)
