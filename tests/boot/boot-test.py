@@ -133,8 +133,13 @@ class Guest:
                 '-no-reboot', '-display', 'none', '-vga', 'none', '-nic', 'none', '-monitor', 'none',
                 '-kernel', os.path.join(self.w, f'vmlinuz-{a.kver}'),
                 '-initrd', os.path.join(self.w, f'initrd.img-{a.kver}'),
+                # systemd 252 times device jobs out after DefaultTimeoutStartSec
+                # (90 s): beside other guests under TCG (make check runs them
+                # side by side) /dev/mapper/data0 took longer, and local-fs.target
+                # failed (2026-12-07).
                 '-append', 'root=/dev/vda ro console=ttyS0 panic=-1 loglevel=4 '
-                           'systemd.journald.forward_to_console=1 systemd.show_status=1',
+                           'systemd.journald.forward_to_console=1 systemd.show_status=1 '
+                           'systemd.default_timeout_start_sec=600',
                 '-serial', f'file:{self.console}',
                 '-qmp', f'unix:{self.qmp_path},server=on,wait=off',
                 '-device', 'virtio-serial-pci',
