@@ -23,8 +23,8 @@
 #define AURORA_DM_TARGET_NAME		"aurora"
 /* Target version; bumped on every table, status or message syntax or meaning change. */
 #define AURORA_DM_VERSION_MAJOR		1
-#define AURORA_DM_VERSION_MINOR		7
-#define AURORA_DM_VERSION_PATCH		1
+#define AURORA_DM_VERSION_MINOR		8
+#define AURORA_DM_VERSION_PATCH		0
 
 /* The only cipher specification accepted. */
 #define AURORA_DM_CIPHER		"aes-xts-plain64"

@@ -11,20 +11,25 @@
  * is decrypted on the CPU that completed it (local_wq: no wakeup of another
  * CPU, which is what a task that waits for each read wants).  The other
  * reads go to the unbound workqueue, so that the reads of a deep queue are
- * decrypted on every CPU.
+ * decrypted on every CPU, but for one that its own submitter completes (the
+ * lower device completes inside submit_bio()) while the workers have
+ * help_depth bios or more to convert: the submitter decrypts that one
+ * itself, as the lone read (the submitter helps, AURORA_HELP_PER_CPU).
  *
  * Writes get a bounce bio in map(), whose pages come from a mempool, and
  * are encrypted into it; the original bio completes from the bounce bio's
  * end_io.  A write is encrypted right in map(), by its submitter, when it
  * is found alone in flight (aurora_alone(): a task that waits for each
- * write gets no workqueue hop) and write_workqueue is not set; otherwise on
- * the workqueue, so that the writes of a deep queue are encrypted on every
- * CPU.  Writes encrypted on the workqueue finish in any order; those that
- * were mapped behind other writes go through one writer thread that
- * submits them in batches, sorted by sector, under a plug, as dm-crypt's,
- * and one that was alone (a probe) is submitted by its worker.  A bio
- * larger than AURORA_CHUNK_BYTES is converted in chunks by several workers
- * at once (aurora_crypt_large()).
+ * write gets no workqueue hop) or while the workers have help_depth bios
+ * or more to convert (the submitter helps), and write_workqueue is not
+ * set; otherwise
+ * on the workqueue, so that the writes of a deep queue are encrypted on
+ * every CPU.  Writes encrypted on the workqueue finish in any order; those
+ * that were mapped behind other writes (helped ones too) go through one
+ * writer thread that submits them in batches, sorted by sector, under a
+ * plug, as dm-crypt's, and one that was alone (a probe) is submitted by
+ * its worker.  A bio larger than AURORA_CHUNK_BYTES is converted in chunks
+ * by several workers at once (aurora_crypt_large()).
  *
  * Workers never allocate and never wait for one another: everything a
  * write needs is allocated in map(), so a worker always finishes and the
@@ -240,7 +245,6 @@ static bool aurora_crypt_large(struct aurora_io *io)
 
 	n = min3(ac->nr_parts, num_online_cpus(),
 		 DIV_ROUND_UP(io->iter.bi_size, AURORA_CHUNK_BYTES));
-	io->queued = true;
 	aurora_chunks_init(io, AURORA_CHUNK_BYTES, n);
 	/* No part can complete the bio before the last has been queued. */
 	for (i = 0; i < n; i++) {
@@ -266,7 +270,29 @@ static void aurora_crypt(struct aurora_io *io)
 /* A read completed, or a write queued: convert it on a worker. */
 static void aurora_crypt_work(struct work_struct *work)
 {
-	aurora_crypt(container_of(work, struct aurora_io, work));
+	struct aurora_io *io = container_of(work, struct aurora_io, work);
+	struct aurora_c *ac = io->ac;
+
+	aurora_crypt(io);
+	/* @io may be gone; @ac outlives every work item (dtr). */
+	atomic_dec(&ac->backlog);
+}
+
+/* Convert @io, whole, on a worker of @wq. */
+static void aurora_queue_io(struct aurora_io *io, struct workqueue_struct *wq)
+{
+	atomic_inc(&io->ac->backlog);
+	INIT_WORK(&io->work, aurora_crypt_work);
+	queue_work(wq, &io->work);
+}
+
+/*
+ * Whether the submitter helps: the workers already have AURORA_HELP_PER_CPU
+ * bios each to convert.
+ */
+static bool aurora_help(struct aurora_c *ac)
+{
+	return atomic_read(&ac->backlog) >= ac->help_depth;
 }
 
 /* Convert @io on the workqueue (one worker, or several for a large bio). */
@@ -274,9 +300,7 @@ static void aurora_queue_crypt(struct aurora_io *io)
 {
 	if (aurora_crypt_large(io))
 		return;
-	io->queued = true;
-	INIT_WORK(&io->work, aurora_crypt_work);
-	queue_work(io->ac->wq, &io->work);
+	aurora_queue_io(io, io->ac->wq);
 }
 
 /*
@@ -427,6 +451,17 @@ done:
 	aurora_parts_put(io);
 }
 
+/*
+ * Whether a read may be decrypted in its completion: not in a hard
+ * interrupt (the cipher's skcipher walk refuses those), not with interrupts
+ * off (as dm-crypt tests), not with no_read_inline.
+ */
+static bool aurora_read_may_inline(struct aurora_c *ac)
+{
+	return !in_hardirq() && !irqs_disabled() &&
+	       !test_bit(AURORA_NO_READ_INLINE, &ac->flags);
+}
+
 static void aurora_read_end_io(struct bio *bio)
 {
 	struct aurora_io *io = bio->bi_private;
@@ -438,26 +473,28 @@ static void aurora_read_end_io(struct bio *bio)
 	}
 	if (aurora_crypt_large(io))
 		return;
-	/* The reads of a deep queue, and the probes: on every CPU. */
 	if (!aurora_alone(atomic_read(&ac->reads_in_flight),
 			  &ac->lone_reads)) {
-		INIT_WORK(&io->work, aurora_crypt_work);
-		queue_work(ac->wq, &io->work);
+		/*
+		 * A deep queue completed by its own submitter (the lower
+		 * device completes inside submit_bio()): the submitter helps
+		 * once the workers have their share.
+		 */
+		if (in_task() && io->submitter == current && aurora_help(ac) &&
+		    aurora_read_may_inline(ac)) {
+			aurora_read_inline(io);
+			return;
+		}
+		/* The reads of a deep queue, and the probes: on every CPU. */
+		aurora_queue_io(io, ac->wq);
 		return;
 	}
-	/*
-	 * The only read in flight: right here, unless this is a hard
-	 * interrupt (the cipher's skcipher walk refuses those) or runs with
-	 * interrupts off (as dm-crypt tests), or no_read_inline is set; then
-	 * on this CPU's worker.
-	 */
-	if (!in_hardirq() && !irqs_disabled() &&
-	    !test_bit(AURORA_NO_READ_INLINE, &ac->flags)) {
+	/* The only read in flight: right here, or on this CPU's worker. */
+	if (aurora_read_may_inline(ac)) {
 		aurora_read_inline(io);
 		return;
 	}
-	INIT_WORK(&io->work, aurora_crypt_work);
-	queue_work(ac->local_wq, &io->work);
+	aurora_queue_io(io, ac->local_wq);
 }
 
 /* ---- writes ---- */
@@ -650,10 +687,11 @@ static int aurora_writer(void *data)
  * Submit the bounce bio of @io: directly when it was alone in flight when
  * mapped (encrypted in map(), or a probe encrypted on the workqueue: no
  * write mapped before it is left to order it against); through the writer
- * thread, in sector order, when it was encrypted on the workqueue behind
- * other writes.  Through the writer thread, a probe took one more wakeup
- * and its submitter changed CPU after almost every probe, which slowed the
- * writes after it (Documentation/performance.md).  Task context.
+ * thread, in sector order, when it was mapped behind other writes
+ * (encrypted on the workqueue, or in map() by a submitter that helps).
+ * Through the writer thread, a probe took one more wakeup and its
+ * submitter changed CPU after almost every probe, which slowed the writes
+ * after it (Documentation/performance.md).  Task context.
  */
 static void aurora_submit_write(struct aurora_io *io)
 {
@@ -661,7 +699,7 @@ static void aurora_submit_write(struct aurora_io *io)
 	unsigned long flags;
 	bool first;
 
-	if (!io->queued || io->lone) {
+	if (io->lone) {
 		submit_bio_noacct(io->clone);
 		return;
 	}
@@ -698,8 +736,8 @@ static void aurora_io_done(struct aurora_io *io)
 
 /*
  * Map a write: allocate its bounce bio here, in the submitter's context,
- * then encrypt it right away when it is found alone in flight, or on the
- * workqueue.
+ * then encrypt it right away when it is found alone in flight or the
+ * workers have their share already (aurora_help()), or on the workqueue.
  */
 static void aurora_map_write(struct aurora_io *io)
 {
@@ -719,8 +757,9 @@ static void aurora_map_write(struct aurora_io *io)
 	io->iter = bio->bi_iter;
 	io->iter_out = clone->bi_iter;
 
-	if (alone && !test_bit(AURORA_WRITE_WQ, &ac->flags) &&
-	    io->iter.bi_size <= AURORA_CHUNK_BYTES)
+	if (!test_bit(AURORA_WRITE_WQ, &ac->flags) &&
+	    io->iter.bi_size <= AURORA_CHUNK_BYTES &&
+	    (alone || aurora_help(ac)))
 		aurora_crypt(io);
 	else
 		aurora_queue_crypt(io);
@@ -806,7 +845,6 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 	io->bio = bio;
 	io->sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
 	io->clone = NULL;
-	io->queued = false;
 
 	if (unlikely(!bio->bi_iter.bi_size)) {
 		bio_set_dev(bio, ac->dev->bdev);
@@ -818,6 +856,7 @@ int aurora_map(struct dm_target *ti, struct bio *bio)
 		atomic_inc(&ac->reads_in_flight);
 		io->orig_end_io = bio->bi_end_io;
 		io->orig_private = bio->bi_private;
+		io->submitter = current;
 		bio->bi_end_io = aurora_read_end_io;
 		bio->bi_private = io;
 		bio_set_dev(bio, ac->dev->bdev);

@@ -209,6 +209,9 @@ static int aurora_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto exit_bioset;
 	}
 
+	/* Beyond this depth a submitter helps wq's workers (one per CPU). */
+	ac->help_depth = AURORA_HELP_PER_CPU * num_online_cpus();
+
 	/*
 	 * A small read alone in flight that its completion may not decrypt
 	 * (a hard interrupt, or no_read_inline), decrypted on the CPU that

@@ -53,13 +53,22 @@
 /*
  * I/O found alone in flight that is converted on the workqueue all the
  * same, a probe: the 2nd, 4th, 8th, ... in a row, then every
- * AURORA_PROBE_MAX-th (aurora_lone_queued()).  A lower device that
+ * AURORA_PROBE_MAX-th (aurora_alone()).  A lower device that
  * completes each bio inside submit_bio() (brd, zram) never shows the target
  * a second bio in flight, however deep its submitter's queue; a bio handed
  * off stays in flight while its submitter goes on, so a submitter with more
  * to give shows its depth.  A power of 2.
  */
 #define AURORA_PROBE_MAX	1024
+/*
+ * The submitter helps: a read completed in the task that submitted it (a
+ * lower device that completes inside submit_bio(): brd, zram), or a write
+ * mapped, while the workers (one per online CPU) have this many bios each
+ * to convert, queued or in hand, is converted right there instead of
+ * queued.  The submitter's CPU is the one that needs no wakeup, and a
+ * submitter busy converting submits no more than the workers can take.
+ */
+#define AURORA_HELP_PER_CPU	2
 /* Key state check period while idle. */
 #define AURORA_WATCH_PERIOD	HZ
 
@@ -130,6 +139,10 @@ struct aurora_c {
 					    */
 	atomic_t reads_in_flight;	/* from map() to completion */
 	atomic_t lone_reads;		/* reads in a row completed alone */
+	atomic_t backlog;		/* bios queued whole on wq or local_wq,
+					 * until their worker is done
+					 */
+	int help_depth;			/* AURORA_HELP_PER_CPU per online CPU */
 	unsigned int nr_parts;		/* participants per bio, >= 1 */
 	unsigned int part_size;		/* bytes per struct aurora_part */
 	struct bio_set bs;		/* write bounce bios */
@@ -182,10 +195,14 @@ struct aurora_io {
 	struct bvec_iter iter_out;	/* data of the bounce bio of a write */
 	bio_end_io_t *orig_end_io;
 	void *orig_private;
+	struct task_struct *submitter;	/* read: the task that mapped it, only
+					 * compared with current
+					 */
 	struct work_struct work;	/* converted whole by a worker */
 	struct rb_node rb_node;		/* write: in write_tree */
-	bool queued;			/* converted on wq, not in map() */
-	bool lone;			/* write: alone in flight when mapped */
+	bool lone;			/* write: alone in flight when mapped;
+					 * if not, submitted through the writer
+					 */
 	unsigned int chunk_bytes;	/* bytes per chunk */
 	unsigned int nr_chunks;		/* chunk_bytes each, last shorter */
 	atomic_t next_chunk;		/* next chunk to claim */

@@ -6,13 +6,14 @@
 # encrypted on the workqueue reach the lower device through the writer
 # thread, sorted by sector, whether it is rotational or not.  Data is
 # checked with fio's verification, read back, and read through dm-crypt
-# over the same device with the same key.  Which path a bio took in a deep
+# over the same device with the same key; then the same at depth 32 over
+# brd, where the submitter helps the workers.  Which path a bio took in a deep
 # queue and how often is a scheduling outcome: make bench measures the
 # cost, this test does not.  At queue depth 1 it is certain, and the
 # probes are checked.
 . /tests/lib.sh
 . /tests/20-target-lib.inc
-ktap_plan 34
+ktap_plan 39
 dmesg_mark
 tgt_modules
 
@@ -278,6 +279,45 @@ else
 	[ -n "$probe_bad" ] && note "probe: wrong submitters: $probe_bad"
 	ktap_result "probe: writes 1, 2, 4, ..., 64 submitted by a kworker, the others by dd" \
 		"$([ $probe_ok = 0 ] && [ -z "$probe_bad" ]; echo $?)"
+fi
+
+# The submitter helps: brd completes every bio inside submit_bio(), so the
+# reads of a deep queue complete in their submitter's task, which decrypts
+# one itself once the workers have their share (AURORA_HELP_PER_CPU bios
+# each), and a write mapped then is encrypted by its submitter and goes
+# through the writer thread.  Which bios took that path is a scheduling
+# outcome; the data is checked: fio's verification (its reads at depth 32
+# too), and the same bytes read through dm-crypt.
+if ! lsmod | grep -q '^brd ' && modprobe brd rd_nr=1 rd_size=16384 max_part=0 &&
+	[ -b /dev/ram0 ]; then
+	on_exit "rmmod brd"
+	ktap_ok "brd: a ramdisk as the lower device"
+	rsz=$(tgt_sectors /dev/ram0)
+	for ss in 512 4096; do
+		topt= bs=4k
+		[ $ss = 4096 ] && topt=" 1 sector_size:4096" && bs=16k
+		name=$(uniq "aurora-brd-$ss")
+		tgt_create "$name" "0 $rsz aurora aes-xts-plain64 :64:logon:$desc 0 /dev/ram0 0$topt"
+		ktap_check "brd, $ss-byte units: fio randwrite iodepth 32, 2 jobs, verified at depth 32" \
+			fio --name=brd --filename="/dev/mapper/$name" --rw=randwrite --bs=$bs \
+			--size=8M --offset_increment=8M --numjobs=2 --direct=1 \
+			--ioengine=libaio --iodepth=32 --verify=crc32c --verify_fatal=1 \
+			--do_verify=1 --randrepeat=0 --output=/dev/stderr
+		tgt_read "/dev/mapper/$name" "$TGT_TMP/brd-a" $((16 * 1024 * 1024))
+		tgt_remove "$name"
+		cname=$(uniq "crypt-brd-$ss")
+		tgt_create "$cname" "0 $rsz crypt aes-xts-plain64 :64:logon:$desc 0 /dev/ram0 0$topt"
+		tgt_read "/dev/mapper/$cname" "$TGT_TMP/brd-c" $((16 * 1024 * 1024))
+		tgt_remove "$cname"
+		ktap_check "brd, $ss-byte units: dm-crypt reads the same 16 MiB" \
+			cmp "$TGT_TMP/brd-a" "$TGT_TMP/brd-c"
+	done
+else
+	ktap_fail "brd: a ramdisk as the lower device"
+	for ss in 512 4096; do
+		ktap_skip "brd, $ss-byte units: fio randwrite iodepth 32, 2 jobs, verified at depth 32" "no brd"
+		ktap_skip "brd, $ss-byte units: dm-crypt reads the same 16 MiB" "no brd"
+	done
 fi
 
 ktap_check "kernel log has no warnings" tgt_kernel_clean
