@@ -22,14 +22,13 @@
  * is found alone in flight (aurora_alone(): a task that waits for each
  * write gets no workqueue hop) or while the workers have help_depth bios
  * or more to convert (the submitter helps), and write_workqueue is not
- * set; otherwise
- * on the workqueue, so that the writes of a deep queue are encrypted on
- * every CPU.  Writes encrypted on the workqueue finish in any order; those
- * that were mapped behind other writes (helped ones too) go through one
- * writer thread that submits them in batches, sorted by sector, under a
- * plug, as dm-crypt's, and one that was alone (a probe) is submitted by
- * its worker.  A bio larger than AURORA_CHUNK_BYTES is converted in chunks
- * by several workers at once (aurora_crypt_large()).
+ * set; otherwise on the workqueue, so that the writes of a deep queue are
+ * encrypted on every CPU.  Writes encrypted on the workqueue finish in any
+ * order; those that were mapped behind other writes (helped ones too) go
+ * through one writer thread that submits them in batches, sorted by
+ * sector, under a plug, as dm-crypt's, and one that was alone (a probe) is
+ * submitted by its worker.  A bio larger than AURORA_CHUNK_BYTES is
+ * converted in chunks by several workers at once (aurora_crypt_large()).
  *
  * Workers never allocate and never wait for one another: everything a
  * write needs is allocated in map(), so a worker always finishes and the
