@@ -24,7 +24,7 @@
 /* Target version; bumped on every table, status or message syntax or meaning change. */
 #define AURORA_DM_VERSION_MAJOR		1
 #define AURORA_DM_VERSION_MINOR		8
-#define AURORA_DM_VERSION_PATCH		0
+#define AURORA_DM_VERSION_PATCH		1
 
 /* The only cipher specification accepted. */
 #define AURORA_DM_CIPHER		"aes-xts-plain64"

@@ -12,23 +12,24 @@
  * CPU, which is what a task that waits for each read wants).  The other
  * reads go to the unbound workqueue, so that the reads of a deep queue are
  * decrypted on every CPU, but for one that its own submitter completes (the
- * lower device completes inside submit_bio()) while the workers have
- * help_depth bios or more to convert: the submitter decrypts that one
- * itself, as the lone read (the submitter helps, AURORA_HELP_PER_CPU).
+ * lower device completes inside submit_bio()) while the target's threads
+ * have help_depth bios or more waiting: the submitter decrypts that one
+ * itself, as the lone read (the submitter helps, aurora_help()).
  *
  * Writes get a bounce bio in map(), whose pages come from a mempool, and
  * are encrypted into it; the original bio completes from the bounce bio's
  * end_io.  A write is encrypted right in map(), by its submitter, when it
  * is found alone in flight (aurora_alone(): a task that waits for each
- * write gets no workqueue hop) or while the workers have help_depth bios
- * or more to convert (the submitter helps), and write_workqueue is not
- * set; otherwise on the workqueue, so that the writes of a deep queue are
- * encrypted on every CPU.  Writes encrypted on the workqueue finish in any
- * order; those that were mapped behind other writes (helped ones too) go
- * through one writer thread that submits them in batches, sorted by
- * sector, under a plug, as dm-crypt's, and one that was alone (a probe) is
- * submitted by its worker.  A bio larger than AURORA_CHUNK_BYTES is
- * converted in chunks by several workers at once (aurora_crypt_large()).
+ * write gets no workqueue hop) or while the target's threads have
+ * help_depth bios or more waiting (the submitter helps), and
+ * write_workqueue is not set; otherwise on the workqueue, so that the
+ * writes of a deep queue are encrypted on every CPU.  Writes encrypted on
+ * the workqueue finish in any order; those that were mapped behind other
+ * writes (helped ones too) go through one writer thread that submits them
+ * in batches, sorted by sector, under a plug, as dm-crypt's, and one that
+ * was alone (a probe) is submitted by its worker.  A bio larger than
+ * AURORA_CHUNK_BYTES is converted in chunks by several workers at once
+ * (aurora_crypt_large()).
  *
  * Workers never allocate and never wait for one another: everything a
  * write needs is allocated in map(), so a worker always finishes and the
@@ -286,8 +287,11 @@ static void aurora_queue_io(struct aurora_io *io, struct workqueue_struct *wq)
 }
 
 /*
- * Whether the submitter helps: the workers already have AURORA_HELP_PER_CPU
- * bios each to convert.
+ * Whether the submitter helps: the target's threads already have
+ * AURORA_HELP_PER_CPU bios per online CPU waiting for them, to convert or,
+ * for the writer thread, to submit.  The writes waiting for the writer
+ * count: left out, the submitters of a deep write queue encrypted and
+ * queued for the writer while the workers idled (performance.md, 1.8.1).
  */
 static bool aurora_help(struct aurora_c *ac)
 {
@@ -477,7 +481,7 @@ static void aurora_read_end_io(struct bio *bio)
 		/*
 		 * A deep queue completed by its own submitter (the lower
 		 * device completes inside submit_bio()): the submitter helps
-		 * once the workers have their share.
+		 * once the target's threads have their share.
 		 */
 		if (in_task() && io->submitter == current && aurora_help(ac) &&
 		    aurora_read_may_inline(ac)) {
@@ -675,6 +679,7 @@ static int aurora_writer(void *data)
 
 		blk_start_plug(&plug);
 		while ((io = aurora_write_tree_pop(&batch))) {
+			atomic_dec(&ac->backlog);
 			submit_bio_noacct(io->clone);
 			cond_resched();
 		}
@@ -703,6 +708,7 @@ static void aurora_submit_write(struct aurora_io *io)
 		return;
 	}
 
+	atomic_inc(&ac->backlog);
 	spin_lock_irqsave(&ac->write_lock, flags);
 	/* The writer takes the whole tree: it sleeps only when it is empty. */
 	first = aurora_write_tree_add(&ac->write_tree, io);
@@ -736,7 +742,8 @@ static void aurora_io_done(struct aurora_io *io)
 /*
  * Map a write: allocate its bounce bio here, in the submitter's context,
  * then encrypt it right away when it is found alone in flight or the
- * workers have their share already (aurora_help()), or on the workqueue.
+ * target's threads have their share already (aurora_help()), or on the
+ * workqueue.
  */
 static void aurora_map_write(struct aurora_io *io)
 {

@@ -139,8 +139,11 @@ struct aurora_c {
 					    */
 	atomic_t reads_in_flight;	/* from map() to completion */
 	atomic_t lone_reads;		/* reads in a row completed alone */
-	atomic_t backlog;		/* bios queued whole on wq or local_wq,
-					 * until their worker is done
+	atomic_t backlog;		/* bios waiting for the target's
+					 * threads: queued whole on wq or
+					 * local_wq until their worker is
+					 * done, or in write_tree until the
+					 * writer takes them
 					 */
 	int help_depth;			/* AURORA_HELP_PER_CPU per online CPU */
 	unsigned int nr_parts;		/* participants per bio, >= 1 */

@@ -7,8 +7,8 @@ ktap_plan 24
 dmesg_mark
 
 ktap_check "dm-aurora module loads" tgt_modules
-ktap_check "target 'aurora' is registered with version 1.8.0" \
-	bash -c 'dmsetup targets | grep -E "^aurora +v1\.8\.0"'
+ktap_check "target 'aurora' is registered with version 1.8.1" \
+	bash -c 'dmsetup targets | grep -E "^aurora +v1\.8\.1"'
 
 read -r desc _ < <(tgt_key basic)
 loop=$(tgt_loop 8)
